@@ -25,3 +25,10 @@ function(isergw_test name)
   include(GoogleTest)
   gtest_discover_tests(${name} PROPERTIES LABELS "unit;${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
 endfunction()
+
+if(ISERGW_FUZZ)
+  # Coverage instrumentation for every library the fuzz targets link.
+  target_compile_options(isergw_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer)
+  target_link_options(isergw_options INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,34 @@
+#ifndef ISER_CLIENT_URING_COMPLETION_H_
+#define ISER_CLIENT_URING_COMPLETION_H_
+
+#include <cstdint>
+
+namespace isergw::uring {
+
+// The receiver of one CQE. Every SQE submitted through an EventLoop carries a
+// pointer to one of these as its user_data, so a completion finds its owner
+// without a lookup (Seastar's kernel_completion, SPDK's typed wr_id).
+class Completion {
+ public:
+  // `res` is the CQE's result (negative errno on failure); `flags` its flags
+  // (IORING_CQE_F_MORE for multishot requests that stay armed).
+  virtual void OnComplete(int32_t res, uint32_t flags) = 0;
+
+ protected:
+  ~Completion() = default;
+};
+
+// Runs once at the end of every loop pass, after all ready CQEs were handled.
+// Transports flush the PDUs queued during the pass here, so many commands cost
+// one doorbell (one sendmsg, one ibv_post_send).
+class PassHook {
+ public:
+  virtual void OnPassEnd() = 0;
+
+ protected:
+  ~PassHook() = default;
+};
+
+}  // namespace isergw::uring
+
+#endif  // ISER_CLIENT_URING_COMPLETION_H_

@@ -40,6 +40,7 @@ struct NopOutHeader {  // 11.18
   uint32_t ttt = kReservedTag;
   uint32_t cmd_sn = 0;
   uint32_t exp_stat_sn = 0;
+  bool operator==(const NopOutHeader&) const = default;
 };
 
 // SCSI task attribute (ATTR field of the SCSI Command).
@@ -65,6 +66,7 @@ struct ScsiCommandHeader {  // 11.3
   uint32_t cmd_sn = 0;
   uint32_t exp_stat_sn = 0;
   Cdb cdb = {};  // first 16 CDB bytes; longer CDBs continue in the AHS
+  bool operator==(const ScsiCommandHeader&) const = default;
 };
 
 struct TaskMgmtRequestHeader {  // 11.5
@@ -78,6 +80,7 @@ struct TaskMgmtRequestHeader {  // 11.5
   uint32_t ref_cmd_sn = 0;
   uint32_t exp_data_sn = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const TaskMgmtRequestHeader&) const = default;
 };
 
 // Login stages for CSG/NSG (RFC 7143 11.12.3); 2 is reserved.
@@ -100,6 +103,7 @@ struct LoginRequestHeader {  // 11.12; the I bit is always 1 on the wire
   uint16_t cid = 0;
   uint32_t cmd_sn = 0;
   uint32_t exp_stat_sn = 0;
+  bool operator==(const LoginRequestHeader&) const = default;
 };
 
 struct TextRequestHeader {  // 11.10
@@ -113,6 +117,7 @@ struct TextRequestHeader {  // 11.10
   uint32_t ttt = kReservedTag;
   uint32_t cmd_sn = 0;
   uint32_t exp_stat_sn = 0;
+  bool operator==(const TextRequestHeader&) const = default;
 };
 
 struct DataOutHeader {  // 11.7
@@ -125,6 +130,7 @@ struct DataOutHeader {  // 11.7
   uint32_t exp_stat_sn = 0;
   uint32_t data_sn = 0;
   uint32_t buffer_offset = 0;
+  bool operator==(const DataOutHeader&) const = default;
 };
 
 struct LogoutRequestHeader {  // 11.14
@@ -135,6 +141,7 @@ struct LogoutRequestHeader {  // 11.14
   uint32_t cmd_sn = 0;
   uint32_t exp_stat_sn = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const LogoutRequestHeader&) const = default;
 };
 
 struct SnackHeader {  // 11.16
@@ -146,6 +153,7 @@ struct SnackHeader {  // 11.16
   uint32_t beg_run = 0;
   uint32_t run_length = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const SnackHeader&) const = default;
 };
 
 // ---- Target PDUs ----
@@ -159,6 +167,7 @@ struct NopInHeader {  // 11.19
   uint32_t stat_sn = 0;
   uint32_t exp_cmd_sn = 0;
   uint32_t max_cmd_sn = 0;
+  bool operator==(const NopInHeader&) const = default;
 };
 
 struct ScsiResponseHeader {          // 11.4
@@ -178,6 +187,7 @@ struct ScsiResponseHeader {          // 11.4
   uint32_t exp_data_sn = 0;
   uint32_t bidi_read_residual_count = 0;
   uint32_t residual_count = 0;
+  bool operator==(const ScsiResponseHeader&) const = default;
 };
 
 struct TaskMgmtResponseHeader {  // 11.6
@@ -187,6 +197,7 @@ struct TaskMgmtResponseHeader {  // 11.6
   uint32_t exp_cmd_sn = 0;
   uint32_t max_cmd_sn = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const TaskMgmtResponseHeader&) const = default;
 };
 
 struct LoginResponseHeader {  // 11.13
@@ -206,6 +217,7 @@ struct LoginResponseHeader {  // 11.13
   uint32_t max_cmd_sn = 0;
   uint8_t status_class = 0;
   uint8_t status_detail = 0;
+  bool operator==(const LoginResponseHeader&) const = default;
 };
 
 struct TextResponseHeader {  // 11.11
@@ -219,6 +231,7 @@ struct TextResponseHeader {  // 11.11
   uint32_t stat_sn = 0;
   uint32_t exp_cmd_sn = 0;
   uint32_t max_cmd_sn = 0;
+  bool operator==(const TextResponseHeader&) const = default;
 };
 
 struct DataInHeader {           // 11.7
@@ -239,6 +252,7 @@ struct DataInHeader {           // 11.7
   uint32_t data_sn = 0;
   uint32_t buffer_offset = 0;
   uint32_t residual_count = 0;  // valid with S
+  bool operator==(const DataInHeader&) const = default;
 };
 
 struct LogoutResponseHeader {  // 11.15
@@ -250,6 +264,7 @@ struct LogoutResponseHeader {  // 11.15
   uint16_t time2wait = 0;
   uint16_t time2retain = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const LogoutResponseHeader&) const = default;
 };
 
 struct R2tHeader {  // 11.8
@@ -263,6 +278,7 @@ struct R2tHeader {  // 11.8
   uint32_t buffer_offset = 0;
   uint32_t desired_data_transfer_length = 0;
   // TotalAHSLength and DataSegmentLength are always 0 (checked on decode).
+  bool operator==(const R2tHeader&) const = default;
 };
 
 struct AsyncMessageHeader {  // 11.9; the ITT is always 0xffffffff
@@ -277,6 +293,7 @@ struct AsyncMessageHeader {  // 11.9; the ITT is always 0xffffffff
   uint16_t parameter1 = 0;
   uint16_t parameter2 = 0;
   uint16_t parameter3 = 0;
+  bool operator==(const AsyncMessageHeader&) const = default;
 };
 
 struct RejectHeader {  // 11.17; the ITT is always 0xffffffff
@@ -287,6 +304,7 @@ struct RejectHeader {  // 11.17; the ITT is always 0xffffffff
   uint32_t exp_cmd_sn = 0;
   uint32_t max_cmd_sn = 0;
   uint32_t data_sn_or_r2t_sn = 0;
+  bool operator==(const RejectHeader&) const = default;
 };
 
 // ---- Encoding (writes all 48 bytes) ----

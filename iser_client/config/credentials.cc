@@ -123,11 +123,9 @@ absl::Status ParseCredentialsText(absl::string_view text, const std::string& pat
     if (key == "username_in") field = &raw.target_user;
     if (key == "password_in") field = &raw.target_secret;
     if (field == nullptr) {
-      // The key is not a secret, but a line with a typo'd '=' might be, so
-      // show at most a short prefix of it.
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": unknown key \"", key.substr(0, 32),
-                       "\" (known: username, password, username_in, password_in)"));
+      // Not echoed: a mangled line may be part of a secret.
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": unknown key (known: username, password, username_in, password_in)"));
     }
     if (field->has_value()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", key, " is set twice"));

@@ -8,22 +8,37 @@
 // (TagFailure), and the CLI turns the final status into an exit code
 // (ExitCodeFor). The kind decides when present, otherwise the absl code:
 //
-//   FailureKind            exit code                  absl code fallback
-//   ---------------------  -------------------------  ---------------------------------
-//   kConnectionRefused     4  kTransport              OK                  0 kSuccess
-//   kNoRoute               4  kTransport              InvalidArgument,    7 kInvalidArgument
-//   kTimedOut              8  kTransportTimeout         OutOfRange
-//   kLoginFailed           5  kLoginFailed            NotFound           21 kNoObjectsFound
-//   kAuthFailed           24  kLoginAuthFailed        AlreadyExists      15 kSessionExists
-//   kAuthorizationFailed  24  kLoginAuthFailed        PermissionDenied   13 kAccessDenied
-//   kTargetNotFound       19  kFatalLogin             Unauthenticated    24 kLoginAuthFailed
-//   kLunNotFound          21  kNoObjectsFound         DeadlineExceeded    8 kTransportTimeout
-//   kInvalidArgument       7  kInvalidArgument        ResourceExhausted   3 kNoMemory
-//   kTransport             4  kTransport              Unavailable         4 kTransport
-//   kProtocol              4  kTransport              Unimplemented      27 kOperationNotSupported
-//   kIo                    1  kGeneric                Internal            9 kInternal
-//                                                     Aborted            29 kAgain
-//                                                     anything else       1 kGeneric
+//   FailureKind           exit  ExitCode
+//   --------------------  ----  ------------------------
+//   kConnectionRefused       4  kTransport
+//   kNoRoute                 4  kTransport
+//   kTimedOut                8  kTransportTimeout
+//   kLoginFailed             5  kLoginFailed
+//   kAuthFailed             24  kLoginAuthFailed
+//   kAuthorizationFailed    24  kLoginAuthFailed
+//   kTargetNotFound         19  kFatalLogin
+//   kLunNotFound            21  kNoObjectsFound
+//   kInvalidArgument         7  kInvalidArgument
+//   kTransport               4  kTransport
+//   kProtocol                4  kTransport
+//   kIo                      1  kGeneric
+//
+//   absl code (no kind)   exit  ExitCode
+//   --------------------  ----  ------------------------
+//   OK                       0  kSuccess
+//   InvalidArgument          7  kInvalidArgument
+//   OutOfRange               7  kInvalidArgument
+//   NotFound                21  kNoObjectsFound
+//   AlreadyExists           15  kSessionExists
+//   PermissionDenied        13  kAccessDenied
+//   Unauthenticated         24  kLoginAuthFailed
+//   DeadlineExceeded         8  kTransportTimeout
+//   ResourceExhausted        3  kNoMemory
+//   Unavailable              4  kTransport
+//   Unimplemented           27  kOperationNotSupported
+//   Internal                 9  kInternal
+//   Aborted                 29  kAgain
+//   anything else            1  kGeneric
 //
 // Authentication (CHAP) and authorization (ACL) failures both give 24, and a
 // target that does not exist gives 19, as open-iscsi does for login status

@@ -123,6 +123,18 @@ TEST(SenseTest, DescriptorOverrunningItsLengthIsIgnored) {
   EXPECT_FALSE(s->information_valid);
 }
 
+TEST(SenseTest, DescriptorBeyondAdditionalLengthIsNotRead) {
+  // The buffer holds a valid Information descriptor, but ADDITIONAL SENSE
+  // LENGTH 4 says the sense data ends inside it.
+  std::vector<uint8_t> b = kDescriptorLbaOutOfRange;
+  b[7] = 4;
+  absl::StatusOr<SenseData> s = DecodeSense(b);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->asc, 0x21);
+  EXPECT_FALSE(s->information_valid);
+  EXPECT_EQ(s->information, 0u);
+}
+
 TEST(SenseTest, DescriptorMinimal) {
   absl::StatusOr<SenseData> s = DecodeSense(std::vector<uint8_t>{0x72, 0x06, 0x29});
   ASSERT_TRUE(s.ok());

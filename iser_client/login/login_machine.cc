@@ -203,11 +203,13 @@ absl::StatusOr<std::optional<LoginRequestStep>> LoginMachine::OnResponse(
     return FailStep(LoginFailure::kProtocolError, absl::StrCat("login: ", s.message()));
   }
   if (rsp.cont) {
-    // More text follows: fetch it with an empty request (RFC 7143 6.1).
+    // More text follows: fetch it with an empty request (RFC 7143 6.1). It
+    // repeats our T/NSG wish so the target may transit with its last piece.
     LoginRequestStep step;
     step.csg = out_csg_;
     step.nsg = out_nsg_;
-    last_transit_ = false;
+    step.transit = out_transit_;
+    last_transit_ = out_transit_;
     last_cont_ = false;
     return std::optional<LoginRequestStep>(std::move(step));
   }

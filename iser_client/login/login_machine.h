@@ -19,13 +19,9 @@
 #include "iser_client/login/negotiation.h"
 #include "iser_client/login/session_params.h"
 #include "iser_client/login/text_params.h"
+#include "iser_client/pdu/bhs.h"  // the CSG/NSG stage values
 
 namespace isergw::iscsi {
-
-// CSG/NSG values of the Login Request/Response (RFC 7143 11.12.3).
-inline constexpr uint8_t kStageSecurityNegotiation = 0;
-inline constexpr uint8_t kStageLoginOperationalNegotiation = 1;
-inline constexpr uint8_t kStageFullFeaturePhase = 3;
 
 // The login-phase MaxRecvDataSegmentLength both sides assume (RFC 7143 13.12).
 inline constexpr uint32_t kLoginDataSegmentLimit = 8192;

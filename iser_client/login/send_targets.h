@@ -10,10 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "iser_client/pdu/opcodes.h"
 
 namespace isergw::iscsi {
-
-inline constexpr uint16_t kDefaultIscsiPort = 3260;
 
 // One TargetAddress: "domainname[:port][,tpgt]", IPv6 hosts in brackets.
 struct TargetPortal {

@@ -29,7 +29,9 @@ Cdb Start(uint8_t op, uint8_t length) {
 
 Cdb Rw10(uint8_t op, uint32_t lba, uint16_t blocks, bool fua) {
   Cdb cdb = Start(op, 10);
-  if (fua) cdb.bytes[1] |= kFuaBit;
+  if (fua) {
+    cdb.bytes[1] |= kFuaBit;
+  }
   StoreBe32(&cdb.bytes[2], lba);
   StoreBe16(&cdb.bytes[7], blocks);
   return cdb;
@@ -37,7 +39,9 @@ Cdb Rw10(uint8_t op, uint32_t lba, uint16_t blocks, bool fua) {
 
 Cdb Rw16(uint8_t op, uint64_t lba, uint32_t blocks, bool fua) {
   Cdb cdb = Start(op, 16);
-  if (fua) cdb.bytes[1] |= kFuaBit;
+  if (fua) {
+    cdb.bytes[1] |= kFuaBit;
+  }
   StoreBe64(&cdb.bytes[2], lba);
   StoreBe32(&cdb.bytes[10], blocks);
   return cdb;
@@ -124,14 +128,18 @@ Cdb MakeSynchronizeCache(uint64_t lba, uint32_t blocks) {
 
 Cdb MakeUnmap(uint16_t parameter_list_length, bool anchor) {
   Cdb cdb = Start(opcode::kUnmap, 10);
-  if (anchor) cdb.bytes[1] = kUnmapAnchorBit;
+  if (anchor) {
+    cdb.bytes[1] = kUnmapAnchorBit;
+  }
   StoreBe16(&cdb.bytes[7], parameter_list_length);
   return cdb;
 }
 
 absl::StatusOr<size_t> BuildUnmapParameterList(std::span<const UnmapRange> ranges,
                                                std::span<uint8_t> out) {
-  if (ranges.empty()) return absl::InvalidArgumentError("UNMAP needs at least one range");
+  if (ranges.empty()) {
+    return absl::InvalidArgumentError("UNMAP needs at least one range");
+  }
   if (ranges.size() > kMaxUnmapDescriptors) {
     return absl::InvalidArgumentError(
         absl::StrFormat("UNMAP with %d ranges exceeds the %d descriptors a parameter list can hold",
@@ -158,9 +166,15 @@ absl::StatusOr<size_t> BuildUnmapParameterList(std::span<const UnmapRange> range
 
 Cdb MakeWriteSame16(uint64_t lba, uint32_t blocks, WriteSameFlags flags) {
   Cdb cdb = Start(opcode::kWriteSame16, 16);
-  if (flags.unmap) cdb.bytes[1] |= kWriteSameUnmapBit;
-  if (flags.anchor) cdb.bytes[1] |= kWriteSameAnchorBit;
-  if (flags.ndob) cdb.bytes[1] |= kWriteSameNdobBit;
+  if (flags.unmap) {
+    cdb.bytes[1] |= kWriteSameUnmapBit;
+  }
+  if (flags.anchor) {
+    cdb.bytes[1] |= kWriteSameAnchorBit;
+  }
+  if (flags.ndob) {
+    cdb.bytes[1] |= kWriteSameNdobBit;
+  }
   StoreBe64(&cdb.bytes[2], lba);
   StoreBe32(&cdb.bytes[10], blocks);
   return cdb;
@@ -195,14 +209,22 @@ absl::StatusOr<uint32_t> DecodeLun(uint64_t lun_field) {
   StoreBe64(b, lun_field);
   auto zero_from = [&b](int first) {
     for (int i = first; i < 8; ++i) {
-      if (b[i] != 0) return false;
+      if (b[i] != 0) {
+        return false;
+      }
     }
     return true;
   };
   const uint8_t method = b[0] >> 6;
-  if (method == 0 && (b[0] & 0x3f) == 0 && zero_from(2)) return b[1];
-  if (method == 1 && zero_from(2)) return ((b[0] & 0x3fu) << 8) | b[1];
-  if (b[0] == 0xd2 && zero_from(4)) return (uint32_t{b[1]} << 16) | (b[2] << 8) | b[3];
+  if (method == 0 && (b[0] & 0x3f) == 0 && zero_from(2)) {
+    return b[1];
+  }
+  if (method == 1 && zero_from(2)) {
+    return ((b[0] & 0x3fu) << 8) | b[1];
+  }
+  if (b[0] == 0xd2 && zero_from(4)) {
+    return (uint32_t{b[1]} << 16) | (b[2] << 8) | b[3];
+  }
   return absl::InvalidArgumentError(
       absl::StrFormat("unsupported LUN addressing %016x (only single level peripheral, flat and "
                       "extended flat are supported)",

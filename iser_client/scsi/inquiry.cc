@@ -22,8 +22,12 @@ constexpr size_t kStandardInquiryMin = 36;
 std::string Trimmed(std::span<const uint8_t> field) {
   size_t begin = 0;
   size_t end = field.size();
-  while (begin < end && field[begin] == ' ') ++begin;
-  while (end > begin && (field[end - 1] == ' ' || field[end - 1] == '\0')) --end;
+  while (begin < end && field[begin] == ' ') {
+    ++begin;
+  }
+  while (end > begin && (field[end - 1] == ' ' || field[end - 1] == '\0')) {
+    --end;
+  }
   return std::string(reinterpret_cast<const char*>(field.data()) + begin, end - begin);
 }
 
@@ -49,21 +53,31 @@ absl::StatusOr<std::span<const uint8_t>> VpdPage(std::span<const uint8_t> data, 
 std::string Hex(std::span<const uint8_t> bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) absl::StrAppendFormat(&out, "%02x", b);
+  for (uint8_t b : bytes) {
+    absl::StrAppendFormat(&out, "%02x", b);
+  }
   return out;
 }
 
 // Lower is better; -1 means "not a WWN candidate".
 int WwnRank(const Designator& d) {
-  if (d.association != static_cast<uint8_t>(Association::kLogicalUnit)) return -1;
+  if (d.association != static_cast<uint8_t>(Association::kLogicalUnit)) {
+    return -1;
+  }
   const size_t n = d.value.size();
   const bool binary = d.code_set == static_cast<uint8_t>(CodeSet::kBinary);
   switch (static_cast<DesignatorType>(d.designator_type)) {
     case DesignatorType::kNaa: {
-      if (!binary || n == 0) return -1;
+      if (!binary || n == 0) {
+        return -1;
+      }
       const uint8_t naa = d.value[0] >> 4;
-      if (naa == 6) return n == 16 ? 0 : -1;
-      if (naa == 5) return n == 8 ? 1 : -1;
+      if (naa == 6) {
+        return n == 16 ? 0 : -1;
+      }
+      if (naa == 5) {
+        return n == 8 ? 1 : -1;
+      }
       return (naa == 2 || naa == 3) && n == 8 ? 2 : -1;
     }
     case DesignatorType::kEui64:
@@ -116,20 +130,26 @@ absl::StatusOr<size_t> VpdRequiredLength(std::span<const uint8_t> data) {
 
 absl::StatusOr<std::vector<uint8_t>> DecodeSupportedVpdPages(std::span<const uint8_t> data) {
   absl::StatusOr<std::span<const uint8_t>> page = VpdPage(data, vpd::kSupportedPages);
-  if (!page.ok()) return page.status();
+  if (!page.ok()) {
+    return page.status();
+  }
   std::span<const uint8_t> list = page->subspan(kVpdHeader);
   return std::vector<uint8_t>(list.begin(), list.end());
 }
 
 absl::StatusOr<std::string> DecodeUnitSerialNumber(std::span<const uint8_t> data) {
   absl::StatusOr<std::span<const uint8_t>> page = VpdPage(data, vpd::kUnitSerialNumber);
-  if (!page.ok()) return page.status();
+  if (!page.ok()) {
+    return page.status();
+  }
   return Trimmed(page->subspan(kVpdHeader));
 }
 
 absl::StatusOr<DeviceIdentification> DecodeDeviceIdentification(std::span<const uint8_t> data) {
   absl::StatusOr<std::span<const uint8_t>> page = VpdPage(data, vpd::kDeviceIdentification);
-  if (!page.ok()) return page.status();
+  if (!page.ok()) {
+    return page.status();
+  }
   DeviceIdentification out;
   size_t pos = kVpdHeader;
   const size_t end = page->size();
@@ -169,7 +189,9 @@ std::optional<std::string> DeviceIdentification::Wwn() const {
       best_rank = rank;
     }
   }
-  if (best == nullptr) return std::nullopt;
+  if (best == nullptr) {
+    return std::nullopt;
+  }
   switch (static_cast<DesignatorType>(best->designator_type)) {
     case DesignatorType::kNaa:
       return "naa." + Hex(best->value);
@@ -182,7 +204,9 @@ std::optional<std::string> DeviceIdentification::Wwn() const {
 
 absl::StatusOr<BlockLimits> DecodeBlockLimits(std::span<const uint8_t> data) {
   absl::StatusOr<std::span<const uint8_t>> page = VpdPage(data, vpd::kBlockLimits);
-  if (!page.ok()) return page.status();
+  if (!page.ok()) {
+    return page.status();
+  }
   const std::span<const uint8_t> p = *page;
   constexpr size_t kSbc2Length = 16;
   if (p.size() < kSbc2Length) {
@@ -197,23 +221,35 @@ absl::StatusOr<BlockLimits> DecodeBlockLimits(std::span<const uint8_t> data) {
   out.optimal_transfer_length_granularity = LoadBe16(&p[6]);
   out.max_transfer_length = LoadBe32(&p[8]);
   out.optimal_transfer_length = LoadBe32(&p[12]);
-  if (has(16, 4)) out.max_prefetch_length = LoadBe32(&p[16]);
-  if (has(20, 4)) out.max_unmap_lba_count = LoadBe32(&p[20]);
-  if (has(24, 4)) out.max_unmap_block_descriptor_count = LoadBe32(&p[24]);
-  if (has(28, 4)) out.optimal_unmap_granularity = LoadBe32(&p[28]);
+  if (has(16, 4)) {
+    out.max_prefetch_length = LoadBe32(&p[16]);
+  }
+  if (has(20, 4)) {
+    out.max_unmap_lba_count = LoadBe32(&p[20]);
+  }
+  if (has(24, 4)) {
+    out.max_unmap_block_descriptor_count = LoadBe32(&p[24]);
+  }
+  if (has(28, 4)) {
+    out.optimal_unmap_granularity = LoadBe32(&p[28]);
+  }
   if (has(32, 4)) {
     const uint32_t v = LoadBe32(&p[32]);
     out.unmap_granularity_alignment_valid = (v & 0x80000000u) != 0;
     out.unmap_granularity_alignment = v & 0x7fffffffu;
   }
-  if (has(36, 8)) out.max_write_same_length = LoadBe64(&p[36]);
+  if (has(36, 8)) {
+    out.max_write_same_length = LoadBe64(&p[36]);
+  }
   return out;
 }
 
 absl::StatusOr<LogicalBlockProvisioning> DecodeLogicalBlockProvisioning(
     std::span<const uint8_t> data) {
   absl::StatusOr<std::span<const uint8_t>> page = VpdPage(data, vpd::kLogicalBlockProvisioning);
-  if (!page.ok()) return page.status();
+  if (!page.ok()) {
+    return page.status();
+  }
   const std::span<const uint8_t> p = *page;
   if (p.size() < 8) {
     return absl::InvalidArgumentError(absl::StrFormat(

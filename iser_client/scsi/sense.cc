@@ -22,7 +22,9 @@ constexpr uint8_t kInformationDescriptor = 0x00;
 // Bytes 0..7 of both formats precede the additional sense bytes; byte 7 is
 // the ADDITIONAL SENSE LENGTH. Returns how many bytes are really usable.
 size_t UsableLength(std::span<const uint8_t> sense) {
-  if (sense.size() < 8) return sense.size();
+  if (sense.size() < 8) {
+    return sense.size();
+  }
   return std::min(sense.size(), size_t{8} + sense[7]);
 }
 
@@ -36,8 +38,12 @@ SenseData DecodeFixed(std::span<const uint8_t> sense) {
     out.information_valid = true;
     out.information = LoadBe32(&sense[3]);
   }
-  if (n > 12) out.asc = sense[12];
-  if (n > 13) out.ascq = sense[13];
+  if (n > 12) {
+    out.asc = sense[12];
+  }
+  if (n > 13) {
+    out.ascq = sense[13];
+  }
   return out;
 }
 
@@ -48,15 +54,21 @@ SenseData DecodeDescriptor(std::span<const uint8_t> sense) {
   out.descriptor_format = true;
   out.deferred = out.response_code == kDescriptorDeferred;
   out.key = static_cast<SenseKey>(sense[1] & 0x0f);
-  if (n > 2) out.asc = sense[2];
-  if (n > 3) out.ascq = sense[3];
+  if (n > 2) {
+    out.asc = sense[2];
+  }
+  if (n > 3) {
+    out.ascq = sense[3];
+  }
   // Walk the descriptors; one that would run past the usable bytes ends the
   // walk (it is truncated or lying about its length).
   size_t pos = 8;
   while (pos + 2 <= n) {
     const uint8_t type = sense[pos];
     const size_t len = size_t{2} + sense[pos + 1];
-    if (pos + len > n) break;
+    if (pos + len > n) {
+      break;
+    }
     // Information descriptor: type, 0x0a, VALID|reserved, reserved, 8 bytes.
     if (type == kInformationDescriptor && len >= 12 && (sense[pos + 2] & 0x80) != 0) {
       out.information_valid = true;
@@ -135,7 +147,9 @@ constexpr AscEntry kAscTable[] = {
 }  // namespace
 
 absl::StatusOr<SenseData> DecodeSense(std::span<const uint8_t> sense) {
-  if (sense.empty()) return absl::InvalidArgumentError("sense data is empty");
+  if (sense.empty()) {
+    return absl::InvalidArgumentError("sense data is empty");
+  }
   const uint8_t code = sense[0] & 0x7f;
   switch (code) {
     case kFixedCurrent:
@@ -160,19 +174,25 @@ absl::StatusOr<SenseData> DecodeSense(std::span<const uint8_t> sense) {
 
 absl::StatusOr<std::optional<SenseData>> DecodeIscsiSenseSegment(
     std::span<const uint8_t> data_segment) {
-  if (data_segment.empty()) return std::optional<SenseData>();
+  if (data_segment.empty()) {
+    return std::optional<SenseData>();
+  }
   if (data_segment.size() < 2) {
     return absl::InvalidArgumentError("SCSI Response data segment of 1 byte lacks SenseLength");
   }
   const size_t sense_length = LoadBe16(data_segment.data());
-  if (sense_length == 0) return std::optional<SenseData>();
+  if (sense_length == 0) {
+    return std::optional<SenseData>();
+  }
   if (sense_length > data_segment.size() - 2) {
     return absl::InvalidArgumentError(
         absl::StrFormat("SenseLength %d exceeds the %d sense bytes in the data segment",
                         sense_length, data_segment.size() - 2));
   }
   absl::StatusOr<SenseData> sense = DecodeSense(data_segment.subspan(2, sense_length));
-  if (!sense.ok()) return sense.status();
+  if (!sense.ok()) {
+    return sense.status();
+  }
   return std::optional<SenseData>(*sense);
 }
 
@@ -216,7 +236,9 @@ std::string_view SenseKeyName(SenseKey key) {
 
 std::string_view AscAscqText(uint8_t asc, uint8_t ascq) {
   for (const AscEntry& e : kAscTable) {
-    if (e.asc == asc && e.ascq == ascq) return e.text;
+    if (e.asc == asc && e.ascq == ascq) {
+      return e.text;
+    }
   }
   return {};
 }

@@ -22,7 +22,9 @@ bool SpaceAllocationFailed(const SenseData& s) {
 
 // NOT READY states that end by themselves (Linux retries the same set).
 bool NotReadyIsTransient(const SenseData& s) {
-  if (s.asc != kAscNotReady) return false;
+  if (s.asc != kAscNotReady) {
+    return false;
+  }
   switch (s.ascq) {
     case 0x01:  // becoming ready
     case 0x04:  // format in progress
@@ -43,7 +45,9 @@ bool NotReadyIsTransient(const SenseData& s) {
 }
 
 CommandOutcome ClassifySense(const SenseData& s) {
-  if (s.deferred) return CommandOutcome::kRetry;
+  if (s.deferred) {
+    return CommandOutcome::kRetry;
+  }
   switch (s.key) {
     case SenseKey::kRecoveredError:
     case SenseKey::kCompleted:
@@ -63,8 +67,12 @@ CommandOutcome ClassifySense(const SenseData& s) {
 absl::StatusCode SenseCode(const SenseData& s) {
   switch (s.key) {
     case SenseKey::kIllegalRequest:
-      if (s.asc == kAscLbaOutOfRange) return absl::StatusCode::kOutOfRange;
-      if (s.asc == kAscLunNotSupported) return absl::StatusCode::kNotFound;
+      if (s.asc == kAscLbaOutOfRange) {
+        return absl::StatusCode::kOutOfRange;
+      }
+      if (s.asc == kAscLunNotSupported) {
+        return absl::StatusCode::kNotFound;
+      }
       return absl::StatusCode::kInvalidArgument;
     case SenseKey::kDataProtect:
       return SpaceAllocationFailed(s) ? absl::StatusCode::kResourceExhausted
@@ -126,7 +134,9 @@ CommandOutcome Classify(uint8_t scsi_status, const SenseData* sense) {
 }
 
 absl::Status ToStatus(uint8_t scsi_status, const SenseData* sense) {
-  if (Classify(scsi_status, sense) == CommandOutcome::kSuccess) return absl::OkStatus();
+  if (Classify(scsi_status, sense) == CommandOutcome::kSuccess) {
+    return absl::OkStatus();
+  }
   switch (scsi_status) {
     case status::kCheckCondition:
       if (sense == nullptr) {
@@ -147,9 +157,15 @@ absl::Status ToStatus(uint8_t scsi_status, const SenseData* sense) {
 }
 
 int ToErrno(uint8_t scsi_status, const SenseData* sense) {
-  if (Classify(scsi_status, sense) == CommandOutcome::kSuccess) return 0;
-  if (scsi_status == status::kReservationConflict) return EBADE;
-  if (scsi_status != status::kCheckCondition || sense == nullptr || sense->deferred) return EIO;
+  if (Classify(scsi_status, sense) == CommandOutcome::kSuccess) {
+    return 0;
+  }
+  if (scsi_status == status::kReservationConflict) {
+    return EBADE;
+  }
+  if (scsi_status != status::kCheckCondition || sense == nullptr || sense->deferred) {
+    return EIO;
+  }
   const SenseData& s = *sense;
   switch (s.key) {
     case SenseKey::kDataProtect:

@@ -91,7 +91,9 @@ class RetryBudget {
   // True (and one retry consumed) if `outcome` is kRetry and the budget is
   // not exhausted. False for kSuccess/kFail or when the budget is spent.
   bool ShouldRetry(CommandOutcome outcome) {
-    if (outcome != CommandOutcome::kRetry || used_ >= max_retries_) return false;
+    if (outcome != CommandOutcome::kRetry || used_ >= max_retries_) {
+      return false;
+    }
     ++used_;
     return true;
   }

@@ -21,7 +21,7 @@ namespace {
 struct RawCredentials {
   std::optional<std::string> user, secret, target_user, target_secret;
 
-  bool any() const {
+  bool Any() const {
     return user.has_value() || secret.has_value() || target_user.has_value() ||
            target_secret.has_value();
   }
@@ -60,13 +60,15 @@ absl::StatusOr<ChapCredentials> Validate(RawCredentials& raw, absl::string_view 
   const std::optional<std::string>* fields[] = {&raw.user, &raw.secret, &raw.target_user,
                                                 &raw.target_secret};
   for (size_t i = 0; i < 4; ++i) {
-    if (fields[i]->has_value() && (*fields[i])->empty()) return empty_error(names[i]);
+    if (fields[i]->has_value() && (*fields[i])->empty()) {
+      return empty_error(names[i]);
+    }
   }
   ChapCredentials out;
   out.user = std::move(*raw.user);
   out.secret = std::move(*raw.secret);
-  out.target_user = std::move(raw.target_user);
-  out.target_secret = std::move(raw.target_secret);
+  out.target_user = raw.target_user.value_or("");
+  out.target_secret = raw.target_secret.value_or("");
   raw.Wipe();
   return out;
 }
@@ -109,7 +111,9 @@ absl::Status ParseCredentialsText(absl::string_view text, const std::string& pat
     ++line_number;
     absl::string_view key, value;
     bool has_equals = false;
-    if (!SplitConfigLine(line, /*strip_comments=*/false, key, value, has_equals)) continue;
+    if (!SplitConfigLine(line, /*strip_comments=*/false, key, value, has_equals)) {
+      continue;
+    }
     const std::string where = absl::StrCat("credentials file ", path, " line ", line_number);
     if (!has_equals) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": expected key=value"));
@@ -118,10 +122,18 @@ absl::Status ParseCredentialsText(absl::string_view text, const std::string& pat
       key.remove_prefix(kOpenIscsiPrefix.size());
     }
     std::optional<std::string>* field = nullptr;
-    if (key == "username") field = &raw.user;
-    if (key == "password") field = &raw.secret;
-    if (key == "username_in") field = &raw.target_user;
-    if (key == "password_in") field = &raw.target_secret;
+    if (key == "username") {
+      field = &raw.user;
+    }
+    if (key == "password") {
+      field = &raw.secret;
+    }
+    if (key == "username_in") {
+      field = &raw.target_user;
+    }
+    if (key == "password_in") {
+      field = &raw.target_secret;
+    }
     if (field == nullptr) {
       // Not echoed: a mangled line may be part of a secret.
       return absl::InvalidArgumentError(absl::StrCat(
@@ -136,7 +148,9 @@ absl::Status ParseCredentialsText(absl::string_view text, const std::string& pat
 }
 
 std::optional<std::string> Lookup(const EnvLookup& env, absl::string_view name) {
-  if (!env) return std::nullopt;
+  if (!env) {
+    return std::nullopt;
+  }
   return env(name);
 }
 
@@ -158,7 +172,9 @@ absl::StatusOr<std::optional<ChapCredentials>> ReadChapCredentialsFile(const std
   absl::StatusOr<std::string> text =
       status.ok() ? ReadSmallFile(fd, path) : absl::StatusOr<std::string>(status);
   close(fd);
-  if (!text.ok()) return text.status();
+  if (!text.ok()) {
+    return text.status();
+  }
   RawCredentials raw;
   status = ParseCredentialsText(*text, path, raw);
   WipeString(*text);
@@ -166,10 +182,14 @@ absl::StatusOr<std::optional<ChapCredentials>> ReadChapCredentialsFile(const std
     raw.Wipe();
     return status;
   }
-  if (!raw.any()) return std::nullopt;
+  if (!raw.Any()) {
+    return std::nullopt;
+  }
   absl::StatusOr<ChapCredentials> chap =
       Validate(raw, absl::StrCat("credentials file ", path), kFileNames);
-  if (!chap.ok()) return chap.status();
+  if (!chap.ok()) {
+    return chap.status();
+  }
   return std::move(*chap);
 }
 
@@ -177,7 +197,9 @@ absl::StatusOr<ResolvedCredentials> ResolveChapCredentials(const CredentialOptio
   ResolvedCredentials out;
   if (options.file.has_value()) {
     absl::StatusOr<std::optional<ChapCredentials>> chap = ReadChapCredentialsFile(*options.file);
-    if (!chap.ok()) return chap.status();
+    if (!chap.ok()) {
+      return chap.status();
+    }
     if (chap->has_value()) {
       out.chap = std::move(*chap);
       out.source = CredentialSource::kFile;
@@ -189,23 +211,29 @@ absl::StatusOr<ResolvedCredentials> ResolveChapCredentials(const CredentialOptio
   env.secret = Lookup(options.env, kChapSecretEnv);
   env.target_user = Lookup(options.env, kChapTargetUserEnv);
   env.target_secret = Lookup(options.env, kChapTargetSecretEnv);
-  if (env.any()) {
+  if (env.Any()) {
     absl::StatusOr<ChapCredentials> chap = Validate(env, "the environment", kEnvNames);
-    if (!chap.ok()) return chap.status();
+    if (!chap.ok()) {
+      return chap.status();
+    }
     out.chap = std::move(*chap);
     out.source = CredentialSource::kEnvironment;
     return out;
   }
-  if (options.url != nullptr && options.url->is_iscsi()) {
+  if (options.url != nullptr && options.url->IsIscsi()) {
     const ParsedUrl& url = *options.url;
     RawCredentials raw;
-    if (!url.user.empty()) raw.user = url.user;
+    if (!url.user.empty()) {
+      raw.user = url.user;
+    }
     raw.secret = url.password;
     raw.target_user = url.target_user;
     raw.target_secret = url.target_password;
-    if (raw.any()) {
+    if (raw.Any()) {
       absl::StatusOr<ChapCredentials> chap = Validate(raw, "the URL", kUrlNames);
-      if (!chap.ok()) return chap.status();
+      if (!chap.ok()) {
+        return chap.status();
+      }
       out.chap = std::move(*chap);
       out.source = CredentialSource::kUrl;
       return out;
@@ -218,7 +246,7 @@ void WipeChapCredentials(ChapCredentials& credentials) {
   WipeString(credentials.secret);
   WipeString(credentials.target_secret);
   credentials.user.clear();
-  credentials.target_user.reset();
+  credentials.target_user.clear();
 }
 
 }  // namespace isergw::iscsi

@@ -31,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "iser_client/config/environment.h"
 #include "iser_client/config/url.h"
+#include "iser_client/login/chap.h"
 
 namespace isergw::iscsi {
 
@@ -39,13 +40,8 @@ inline constexpr absl::string_view kChapSecretEnv = "ISERGW_CHAP_SECRET";
 inline constexpr absl::string_view kChapTargetUserEnv = "ISERGW_CHAP_TARGET_USER";
 inline constexpr absl::string_view kChapTargetSecretEnv = "ISERGW_CHAP_TARGET_SECRET";
 
-struct ChapCredentials {
-  std::string user, secret;  // the initiator authenticates as `user`
-  // Mutual CHAP: the name and secret the target must prove.
-  std::optional<std::string> target_user, target_secret;
-
-  bool mutual() const { return target_user.has_value(); }
-};
+// ChapCredentials (user, secret, and for mutual CHAP target_user and
+// target_secret, empty when unused) is the login layer's, from chap.h.
 
 enum class CredentialSource { kNone, kFile, kEnvironment, kUrl };
 

@@ -13,7 +13,9 @@ namespace isergw::iscsi {
 EnvLookup ProcessEnvironment() {
   return [](absl::string_view name) -> std::optional<std::string> {
     const char* value = std::getenv(std::string(name).c_str());
-    if (value == nullptr) return std::nullopt;
+    if (value == nullptr) {
+      return std::nullopt;
+    }
     return std::string(value);
   };
 }
@@ -23,7 +25,9 @@ absl::Status SystemRandom(absl::Span<uint8_t> out) {
   while (done < out.size()) {
     const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return absl::InternalError(absl::StrCat("getrandom failed: ", std::strerror(errno)));
     }
     done += static_cast<size_t>(n);

@@ -118,7 +118,9 @@ absl::string_view FailureKindName(FailureKind kind) {
 }
 
 void TagFailure(absl::Status& status, FailureKind kind) {
-  if (status.ok()) return;
+  if (status.ok()) {
+    return;
+  }
   if (kind == FailureKind::kNone) {
     status.ErasePayload(kFailurePayloadUrl);
     return;
@@ -133,16 +135,24 @@ absl::Status WithFailure(absl::Status status, FailureKind kind) {
 
 FailureKind GetFailureKind(const absl::Status& status) {
   const auto payload = status.GetPayload(kFailurePayloadUrl);
-  if (!payload.has_value()) return FailureKind::kNone;
+  if (!payload.has_value()) {
+    return FailureKind::kNone;
+  }
   for (FailureKind kind : kAllKinds) {
-    if (*payload == FailureKindName(kind)) return kind;
+    if (*payload == FailureKindName(kind)) {
+      return kind;
+    }
   }
   return FailureKind::kNone;
 }
 
 ExitCode ExitCodeFor(const absl::Status& status) {
-  if (status.ok()) return ExitCode::kSuccess;
-  if (std::optional<ExitCode> code = ExitCodeForKind(GetFailureKind(status))) return *code;
+  if (status.ok()) {
+    return ExitCode::kSuccess;
+  }
+  if (std::optional<ExitCode> code = ExitCodeForKind(GetFailureKind(status))) {
+    return *code;
+  }
   return ExitCodeForAbslCode(status.code());
 }
 

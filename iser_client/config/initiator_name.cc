@@ -23,7 +23,9 @@ class FdCloser {
  public:
   explicit FdCloser(int fd) : fd_(fd) {}
   ~FdCloser() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ >= 0) {
+      close(fd_);
+    }
   }
   FdCloser(const FdCloser&) = delete;
   FdCloser& operator=(const FdCloser&) = delete;
@@ -38,8 +40,12 @@ std::string Errno(absl::string_view what, absl::string_view path) {
 
 absl::string_view ParentDir(absl::string_view path) {
   const size_t slash = path.rfind('/');
-  if (slash == absl::string_view::npos) return ".";
-  if (slash == 0) return "/";
+  if (slash == absl::string_view::npos) {
+    return ".";
+  }
+  if (slash == 0) {
+    return "/";
+  }
   return path.substr(0, slash);
 }
 
@@ -47,7 +53,9 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
   while (!data.empty()) {
     const ssize_t n = write(fd, data.data(), data.size());
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return absl::FailedPreconditionError(Errno("cannot write", path));
     }
     data.remove_prefix(static_cast<size_t>(n));
@@ -68,19 +76,27 @@ absl::StatusOr<bool> InstallIfAbsent(const std::string& tmp, const std::string& 
       errno = saved;
     }
   }
-  if (rc == 0) return true;
+  if (rc == 0) {
+    return true;
+  }
   const int saved = errno;
   unlink(tmp.c_str());
-  if (saved == EEXIST) return false;
+  if (saved == EEXIST) {
+    return false;
+  }
   errno = saved;
   return absl::FailedPreconditionError(Errno("cannot create", path));
 }
 
 absl::Status SyncDir(absl::string_view dir) {
   const int fd = open(std::string(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return absl::FailedPreconditionError(Errno("cannot open directory", dir));
+  if (fd < 0) {
+    return absl::FailedPreconditionError(Errno("cannot open directory", dir));
+  }
   FdCloser closer(fd);
-  if (fsync(fd) != 0) return absl::FailedPreconditionError(Errno("cannot sync directory", dir));
+  if (fsync(fd) != 0) {
+    return absl::FailedPreconditionError(Errno("cannot sync directory", dir));
+  }
   return absl::OkStatus();
 }
 
@@ -93,7 +109,9 @@ absl::StatusOr<std::string> SaveGeneratedName(const std::string& path, const std
   }
   std::string tmp = path + ".XXXXXX";
   const int fd = mkstemp(tmp.data());
-  if (fd < 0) return absl::FailedPreconditionError(Errno("cannot create a temporary file in", dir));
+  if (fd < 0) {
+    return absl::FailedPreconditionError(Errno("cannot create a temporary file in", dir));
+  }
   absl::Status status = absl::OkStatus();
   {
     FdCloser closer(fd);
@@ -101,8 +119,12 @@ absl::StatusOr<std::string> SaveGeneratedName(const std::string& path, const std
         "# The iSCSI initiator name of this host, generated once by isergw.\n"
         "# Targets grant access by this name: keep it stable.\n",
         kKey, "=", name, "\n");
-    if (fchmod(fd, 0644) != 0) status = absl::FailedPreconditionError(Errno("cannot chmod", tmp));
-    if (status.ok()) status = WriteAll(fd, content, tmp);
+    if (fchmod(fd, 0644) != 0) {
+      status = absl::FailedPreconditionError(Errno("cannot chmod", tmp));
+    }
+    if (status.ok()) {
+      status = WriteAll(fd, content, tmp);
+    }
     if (status.ok() && fsync(fd) != 0) {
       status = absl::FailedPreconditionError(Errno("cannot sync", tmp));
     }
@@ -112,18 +134,24 @@ absl::StatusOr<std::string> SaveGeneratedName(const std::string& path, const std
     return status;
   }
   absl::StatusOr<bool> installed = InstallIfAbsent(tmp, path);
-  if (!installed.ok()) return installed.status();
+  if (!installed.ok()) {
+    return installed.status();
+  }
   if (!*installed) {
     // Another run won the race; use its name so both agree.
     absl::StatusOr<std::optional<std::string>> existing = ReadInitiatorNameFile(path);
-    if (!existing.ok()) return existing.status();
+    if (!existing.ok()) {
+      return existing.status();
+    }
     if (!existing->has_value()) {
       return absl::FailedPreconditionError(
           absl::StrCat(path, " appeared without an InitiatorName= line"));
     }
     return **existing;
   }
-  if (absl::Status s = SyncDir(dir); !s.ok()) return s;
+  if (absl::Status s = SyncDir(dir); !s.ok()) {
+    return s;
+  }
   return name;
 }
 
@@ -132,17 +160,25 @@ absl::StatusOr<std::string> SaveGeneratedName(const std::string& path, const std
 absl::StatusOr<std::optional<std::string>> ReadInitiatorNameFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
     return absl::FailedPreconditionError(Errno("cannot open", path));
   }
   FdCloser closer(fd);
   absl::StatusOr<std::string> content = ReadSmallFile(fd, path);
-  if (!content.ok()) return content.status();
+  if (!content.ok()) {
+    return content.status();
+  }
   for (absl::string_view line : absl::StrSplit(*content, '\n')) {
     absl::string_view key, value;
     bool has_equals = false;
-    if (!SplitConfigLine(line, /*strip_comments=*/true, key, value, has_equals)) continue;
-    if (key != kKey || !has_equals) continue;
+    if (!SplitConfigLine(line, /*strip_comments=*/true, key, value, has_equals)) {
+      continue;
+    }
+    if (key != kKey || !has_equals) {
+      continue;
+    }
     if (absl::Status s = ValidateIscsiName(value, "initiator name"); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
     }
@@ -153,7 +189,9 @@ absl::StatusOr<std::optional<std::string>> ReadInitiatorNameFile(const std::stri
 
 absl::StatusOr<std::string> GenerateInitiatorName(const RandomSource& random) {
   std::array<uint8_t, 6> bytes{};
-  if (absl::Status s = random(absl::MakeSpan(bytes)); !s.ok()) return s;
+  if (absl::Status s = random(absl::MakeSpan(bytes)); !s.ok()) {
+    return s;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string name(kGeneratedNamePrefix);
   for (uint8_t b : bytes) {
@@ -175,10 +213,16 @@ absl::StatusOr<InitiatorName> LoadOrCreateInitiatorName(const InitiatorNameOptio
   }
   for (const auto& [path, source] : {std::pair{&options.open_iscsi_file, Source::kOpenIscsiFile},
                                      std::pair{&options.isergw_file, Source::kIsergwFile}}) {
-    if (path->empty()) continue;
+    if (path->empty()) {
+      continue;
+    }
     absl::StatusOr<std::optional<std::string>> name = ReadInitiatorNameFile(*path);
-    if (!name.ok()) return name.status();
-    if (name->has_value()) return InitiatorName{**name, source, *path};
+    if (!name.ok()) {
+      return name.status();
+    }
+    if (name->has_value()) {
+      return InitiatorName{**name, source, *path};
+    }
     if (source == Source::kIsergwFile && access(path->c_str(), F_OK) == 0) {
       // Never overwrite a file someone wrote by hand.
       return absl::FailedPreconditionError(absl::StrCat(
@@ -189,9 +233,13 @@ absl::StatusOr<InitiatorName> LoadOrCreateInitiatorName(const InitiatorNameOptio
     return absl::FailedPreconditionError("no initiator name configured and nowhere to save one");
   }
   absl::StatusOr<std::string> generated = GenerateInitiatorName(options.random);
-  if (!generated.ok()) return generated.status();
+  if (!generated.ok()) {
+    return generated.status();
+  }
   absl::StatusOr<std::string> saved = SaveGeneratedName(options.isergw_file, *generated);
-  if (!saved.ok()) return saved.status();
+  if (!saved.ok()) {
+    return saved.status();
+  }
   return InitiatorName{*saved, Source::kGenerated, options.isergw_file};
 }
 

@@ -8,7 +8,9 @@ namespace {
 
 bool AllHex(absl::string_view s) {
   for (char c : s) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
   }
   return true;
 }
@@ -34,7 +36,9 @@ absl::Status ValidateIqn(absl::string_view name, absl::string_view what) {
     }
   }
   const int month = (rest[5] - '0') * 10 + (rest[6] - '0');
-  if (month < 1 || month > 12) return Invalid(name, what, "the month in the date must be 01..12");
+  if (month < 1 || month > 12) {
+    return Invalid(name, what, "the month in the date must be 01..12");
+  }
   for (char c : rest.substr(8)) {
     if (!IsNameChar(c)) {
       return Invalid(name, what, "only letters, digits, '-', '.', ':' and '_' may follow the date");
@@ -46,13 +50,19 @@ absl::Status ValidateIqn(absl::string_view name, absl::string_view what) {
 }  // namespace
 
 absl::Status ValidateIscsiName(absl::string_view name, absl::string_view what) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  }
   if (name.size() > kMaxIscsiNameLength) {
     return Invalid(name, what, absl::StrCat("longer than ", kMaxIscsiNameLength, " bytes"));
   }
-  if (name.size() < 4) return Invalid(name, what, "must start with iqn., eui. or naa.");
+  if (name.size() < 4) {
+    return Invalid(name, what, "must start with iqn., eui. or naa.");
+  }
   const std::string prefix = absl::AsciiStrToLower(name.substr(0, 4));
-  if (prefix == "iqn.") return ValidateIqn(name, what);
+  if (prefix == "iqn.") {
+    return ValidateIqn(name, what);
+  }
   const absl::string_view digits = name.substr(4);
   if (prefix == "eui.") {
     if (digits.size() != 16 || !AllHex(digits)) {

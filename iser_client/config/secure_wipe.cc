@@ -13,7 +13,9 @@ void WipeString(std::string& s) {
 }
 
 void WipeString(std::optional<std::string>& s) {
-  if (s.has_value()) WipeString(*s);
+  if (s.has_value()) {
+    WipeString(*s);
+  }
   s.reset();
 }
 

@@ -18,11 +18,15 @@ absl::StatusOr<std::string> ReadSmallFile(int fd, absl::string_view path) {
   while (used < data.size()) {
     const ssize_t n = read(fd, data.data() + used, data.size() - used);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
     }
-    if (n == 0) break;
+    if (n == 0) {
+      break;
+    }
     used += static_cast<size_t>(n);
   }
   if (used > kMaxConfigFileSize) {
@@ -41,7 +45,9 @@ bool SplitConfigLine(absl::string_view line, bool strip_comments, absl::string_v
     }
   }
   line = absl::StripAsciiWhitespace(line);
-  if (line.empty() || line.front() == '#') return false;
+  if (line.empty() || line.front() == '#') {
+    return false;
+  }
   const size_t eq = line.find('=');
   has_equals = eq != absl::string_view::npos;
   key = absl::StripAsciiWhitespace(line.substr(0, eq));

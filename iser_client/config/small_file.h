@@ -11,7 +11,7 @@
 
 namespace isergw::iscsi {
 
-inline constexpr size_t kMaxConfigFileSize = 64 * 1024;
+inline constexpr size_t kMaxConfigFileSize = size_t{64} * 1024;
 
 // Reads all of `fd` (which the caller owns) into a string reserved up front,
 // so a secret is never left behind in a reallocated buffer. `path` is only

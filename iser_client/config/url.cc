@@ -31,20 +31,26 @@ std::string RedactRawUrl(absl::string_view url) {
     // Not a URL at all; it might still be "user%secret@host", so hide the
     // part before any '@' wholesale.
     const size_t at = out.rfind('@');
-    if (at != std::string::npos) out.replace(0, at, kRedacted);
+    if (at != std::string::npos) {
+      out.replace(0, at, kRedacted);
+    }
     return out;
   }
   const size_t start = scheme_end + 3;
   const size_t at = out.rfind('@');
   if (at != std::string::npos && at >= start) {
     const size_t sep = out.find_first_of("%:", start);
-    if (sep != std::string::npos && sep < at) out.replace(sep + 1, at - sep - 1, kRedacted);
+    if (sep != std::string::npos && sep < at) {
+      out.replace(sep + 1, at - sep - 1, kRedacted);
+    }
   }
   static constexpr char kKey[] = "target_password=";
   for (size_t pos = out.find(kKey); pos != std::string::npos; pos = out.find(kKey, pos + 1)) {
     const size_t value = pos + sizeof(kKey) - 1;
     size_t end = out.find('&', value);
-    if (end == std::string::npos) end = out.size();
+    if (end == std::string::npos) {
+      end = out.size();
+    }
     out.replace(value, end - value, kRedacted);
   }
   return out;
@@ -55,9 +61,15 @@ absl::Status UrlError(absl::string_view what, absl::string_view url) {
 }
 
 int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
@@ -71,10 +83,14 @@ bool PercentDecode(absl::string_view in, std::string& out) {
       out.push_back(in[i]);
       continue;
     }
-    if (i + 2 >= in.size()) return false;
+    if (i + 2 >= in.size()) {
+      return false;
+    }
     const int hi = HexValue(in[i + 1]);
     const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+      return false;
+    }
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
@@ -141,8 +157,12 @@ absl::Status ParseHostPort(absl::string_view authority, absl::string_view kind,
     if (const size_t pct = inside.find('%'); pct != absl::string_view::npos) {
       address = inside.substr(0, pct);
       zone = inside.substr(pct + 1);
-      if (zone.size() >= 2 && zone.substr(0, 2) == "25") zone.remove_prefix(2);
-      if (zone.empty()) return UrlError(absl::StrCat(kind, " has an empty IPv6 zone"), url);
+      if (zone.size() >= 2 && zone.substr(0, 2) == "25") {
+        zone.remove_prefix(2);
+      }
+      if (zone.empty()) {
+        return UrlError(absl::StrCat(kind, " has an empty IPv6 zone"), url);
+      }
     }
     in6_addr unused;
     if (address.empty() || inet_pton(AF_INET6, std::string(address).c_str(), &unused) != 1) {
@@ -163,7 +183,9 @@ absl::Status ParseHostPort(absl::string_view authority, absl::string_view kind,
       port_text = authority.substr(colon + 1);
       has_port = true;
     }
-    if (host.empty()) return UrlError(absl::StrCat(kind, " is missing the host"), url);
+    if (host.empty()) {
+      return UrlError(absl::StrCat(kind, " is missing the host"), url);
+    }
     for (char c : host) {
       if (!IsHostNameChar(c)) {
         return UrlError(absl::StrCat(kind, " has an invalid character in the host name"), url);
@@ -174,7 +196,9 @@ absl::Status ParseHostPort(absl::string_view authority, absl::string_view kind,
   portal.port = kDefaultIscsiPort;
   if (has_port) {
     absl::StatusOr<uint16_t> port = ParsePort(port_text, kind, url);
-    if (!port.ok()) return port.status();
+    if (!port.ok()) {
+      return port.status();
+    }
     portal.port = *port;
   }
   return absl::OkStatus();
@@ -186,15 +210,21 @@ absl::Status ParseUserInfo(absl::string_view userinfo, absl::string_view kind,
   // is no '%'. With '%' the user itself cannot contain escapes.
   size_t sep = userinfo.find('%');
   const bool percent_separator = sep != absl::string_view::npos;
-  if (!percent_separator) sep = userinfo.find(':');
+  if (!percent_separator) {
+    sep = userinfo.find(':');
+  }
   absl::string_view user_text = userinfo.substr(0, sep);
-  if (user_text.empty()) return UrlError(absl::StrCat(kind, " has an empty user name"), url);
+  if (user_text.empty()) {
+    return UrlError(absl::StrCat(kind, " has an empty user name"), url);
+  }
   if (percent_separator) {
     out.user = std::string(user_text);
   } else if (!PercentDecode(user_text, out.user)) {
     return UrlError(absl::StrCat(kind, " has an invalid %-escape in the user name"), url);
   }
-  if (sep == absl::string_view::npos) return absl::OkStatus();
+  if (sep == absl::string_view::npos) {
+    return absl::OkStatus();
+  }
   absl::string_view password_text = userinfo.substr(sep + 1);
   if (password_text.empty()) {
     return UrlError(absl::StrCat(kind, " has an empty password after the user name"), url);
@@ -314,7 +344,9 @@ absl::StatusOr<ParsedUrl> ParseIscsiUrl(ParsedUrl::Scheme scheme, absl::string_v
       status = UrlError(absl::StrCat(kind, " has an ", s.message()), url);
     }
   }
-  if (status.ok()) status = ParseQuery(query, kind, url, out);
+  if (status.ok()) {
+    status = ParseQuery(query, kind, url, out);
+  }
   if (!status.ok()) {
     WipeUrlSecrets(out);
     return status;
@@ -345,7 +377,9 @@ constexpr struct {
 }  // namespace
 
 absl::StatusOr<uint64_t> ParseMemSize(absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError("mem size is empty (e.g. 64M or 1G)");
+  if (text.empty()) {
+    return absl::InvalidArgumentError("mem size is empty (e.g. 64M or 1G)");
+  }
   absl::string_view digits = text;
   int shift = 0;
   const char last = absl::ascii_toupper(static_cast<unsigned char>(text.back()));
@@ -367,7 +401,9 @@ absl::StatusOr<uint64_t> ParseMemSize(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat("mem size \"", text, "\" is too large"));
   }
   value <<= shift;
-  if (value == 0) return absl::InvalidArgumentError("mem size must be greater than 0");
+  if (value == 0) {
+    return absl::InvalidArgumentError("mem size must be greater than 0");
+  }
   if (value % kMemSizeAlignment != 0) {
     return absl::InvalidArgumentError(absl::StrCat("mem size \"", text, "\" (", value,
                                                    " bytes) is not a multiple of ",
@@ -383,14 +419,23 @@ absl::StatusOr<ParsedUrl> ParseUrl(absl::string_view url) {
   }
   const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
   const absl::string_view rest = url.substr(scheme_end + 3);
-  if (scheme == "iscsi") return ParseIscsiUrl(ParsedUrl::Scheme::kIscsi, "iscsi URL", rest, url);
-  if (scheme == "iser") return ParseIscsiUrl(ParsedUrl::Scheme::kIser, "iser URL", rest, url);
-  if (scheme == "file") return ParseFileUrl(rest, url);
+  if (scheme == "iscsi") {
+    return ParseIscsiUrl(ParsedUrl::Scheme::kIscsi, "iscsi URL", rest, url);
+  }
+  if (scheme == "iser") {
+    return ParseIscsiUrl(ParsedUrl::Scheme::kIser, "iser URL", rest, url);
+  }
+  if (scheme == "file") {
+    return ParseFileUrl(rest, url);
+  }
   if (scheme == "mem") {
-    if (rest.empty())
+    if (rest.empty()) {
       return UrlError("mem URL is missing the size (mem://SIZE, e.g. mem://1G)", url);
+    }
     absl::StatusOr<uint64_t> size = ParseMemSize(rest);
-    if (!size.ok()) return UrlError(absl::StrCat("mem URL: ", size.status().message()), url);
+    if (!size.ok()) {
+      return UrlError(absl::StrCat("mem URL: ", size.status().message()), url);
+    }
     ParsedUrl out;
     out.scheme = ParsedUrl::Scheme::kMem;
     out.mem_size = *size;
@@ -422,7 +467,9 @@ absl::StatusOr<Portal> ParsePortal(absl::string_view address) {
 }
 
 std::string FormatPortal(absl::string_view host, uint16_t port) {
-  if (host.find(':') != absl::string_view::npos) return absl::StrCat("[", host, "]:", port);
+  if (host.find(':') != absl::string_view::npos) {
+    return absl::StrCat("[", host, "]:", port);
+  }
   return absl::StrCat(host, ":", port);
 }
 
@@ -448,18 +495,24 @@ std::string RedactedUrl(const ParsedUrl& url) {
     absl::StrAppend(&out, PercentEncode(url.user), url.password.has_value() ? "%***" : "", "@");
   }
   std::string host = url.host;
-  if (const size_t pct = host.find('%'); pct != std::string::npos) host.insert(pct + 1, "25");
+  if (const size_t pct = host.find('%'); pct != std::string::npos) {
+    host.insert(pct + 1, "25");
+  }
   absl::StrAppend(&out, FormatPortal(host, url.port), "/", PercentEncode(url.target_iqn, ":"), "/",
                   url.lun);
   std::vector<std::string> args;
   if (url.target_user.has_value()) {
     args.push_back(absl::StrCat("target_user=", PercentEncode(*url.target_user)));
   }
-  if (url.target_password.has_value()) args.push_back("target_password=***");
+  if (url.target_password.has_value()) {
+    args.push_back("target_password=***");
+  }
   if (url.header_digest_crc32c.has_value()) {
     args.push_back(absl::StrCat("header_digest=", *url.header_digest_crc32c ? "crc32c" : "none"));
   }
-  if (!args.empty()) absl::StrAppend(&out, "?", absl::StrJoin(args, "&"));
+  if (!args.empty()) {
+    absl::StrAppend(&out, "?", absl::StrJoin(args, "&"));
+  }
   return out;
 }
 

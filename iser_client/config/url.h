@@ -26,10 +26,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "iser_client/pdu/opcodes.h"
 
 namespace isergw::iscsi {
 
-inline constexpr uint16_t kDefaultIscsiPort = 3260;
 // Largest LUN in SAM flat space addressing, the widest single-level format.
 inline constexpr uint32_t kMaxLun = 16383;
 // mem:// sizes must be whole 4 KiB pages.
@@ -58,7 +58,7 @@ struct ParsedUrl {
   // kMem: size in bytes (> 0, multiple of kMemSizeAlignment).
   uint64_t mem_size = 0;
 
-  bool is_iscsi() const { return scheme == Scheme::kIscsi || scheme == Scheme::kIser; }
+  bool IsIscsi() const { return scheme == Scheme::kIscsi || scheme == Scheme::kIser; }
 };
 
 // Parses any of the URL forms above. Errors are InvalidArgument, one line,

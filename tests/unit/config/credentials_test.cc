@@ -51,8 +51,8 @@ TEST_F(CredentialsFileTest, ReadsAllFourKeys) {
   ASSERT_TRUE(chap->has_value());
   EXPECT_EQ((*chap)->user, "initiator-user");
   EXPECT_EQ((*chap)->secret, kSecret);  // '#' and '=' inside a value are kept
-  EXPECT_EQ((*chap)->target_user.value_or(""), "target-user");
-  EXPECT_EQ((*chap)->target_secret.value_or(""), "tgt secret");
+  EXPECT_EQ((*chap)->target_user, "target-user");
+  EXPECT_EQ((*chap)->target_secret, "tgt secret");
   EXPECT_TRUE((*chap)->mutual());
 }
 
@@ -210,8 +210,8 @@ TEST_F(ResolveTest, MutualFromEnvironment) {
                          {"ISERGW_CHAP_TARGET_SECRET", "ts"}});
   absl::StatusOr<ResolvedCredentials> resolved = ResolveChapCredentials(options);
   ASSERT_TRUE(resolved.ok()) << resolved.status();
-  EXPECT_EQ(resolved->chap->target_user.value_or(""), "tu");
-  EXPECT_EQ(resolved->chap->target_secret.value_or(""), "ts");
+  EXPECT_EQ(resolved->chap->target_user, "tu");
+  EXPECT_EQ(resolved->chap->target_secret, "ts");
 }
 
 TEST_F(ResolveTest, IncompleteEnvironmentIsAnErrorWithoutTheSecret) {
@@ -240,7 +240,7 @@ TEST_F(ResolveTest, UrlMutualAndUrlUserWithoutPassword) {
   absl::StatusOr<ResolvedCredentials> resolved = ResolveChapCredentials(options);
   ASSERT_TRUE(resolved.ok()) << resolved.status();
   EXPECT_EQ(resolved->source, CredentialSource::kUrl);
-  EXPECT_EQ(resolved->chap->target_secret.value_or(""), "tp");
+  EXPECT_EQ(resolved->chap->target_secret, "tp");
 
   url = Url(std::string("iscsi://u@h/") + kIqn + "/0");
   resolved = ResolveChapCredentials(options);
@@ -264,8 +264,8 @@ TEST(WipeTest, WipeChapCredentialsClearsEverything) {
   WipeChapCredentials(chap);
   EXPECT_TRUE(chap.user.empty());
   EXPECT_TRUE(chap.secret.empty());
-  EXPECT_FALSE(chap.target_user.has_value());
-  EXPECT_FALSE(chap.target_secret.has_value());
+  EXPECT_TRUE(chap.target_user.empty());
+  EXPECT_TRUE(chap.target_secret.empty());
 }
 
 TEST(WipeTest, WipeStringZeroesTheBuffer) {

@@ -32,7 +32,7 @@ std::string ErrorOf(const std::string& url) {
 TEST(ParseUrlTest, MinimalIscsiUrl) {
   const ParsedUrl url = MustParse(std::string("iscsi://192.0.2.7/") + kIqn + "/0");
   EXPECT_EQ(url.scheme, ParsedUrl::Scheme::kIscsi);
-  EXPECT_TRUE(url.is_iscsi());
+  EXPECT_TRUE(url.IsIscsi());
   EXPECT_EQ(url.host, "192.0.2.7");
   EXPECT_EQ(url.port, 3260);
   EXPECT_EQ(url.target_iqn, kIqn);
@@ -239,7 +239,7 @@ TEST(ParseUrlTest, FileUrl) {
   const ParsedUrl url = MustParse("file:///var/lib/images/disk%201.img");
   EXPECT_EQ(url.scheme, ParsedUrl::Scheme::kFile);
   EXPECT_EQ(url.path, "/var/lib/images/disk 1.img");
-  EXPECT_FALSE(url.is_iscsi());
+  EXPECT_FALSE(url.IsIscsi());
 }
 
 TEST(ParseUrlTest, MemUrl) {

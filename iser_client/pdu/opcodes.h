@@ -9,6 +9,9 @@
 namespace isergw::iscsi {
 
 // Size of the Basic Header Segment that starts every PDU.
+// The IANA-registered iSCSI port (RFC 7143 section 13.1).
+inline constexpr uint16_t kDefaultIscsiPort = 3260;
+
 inline constexpr size_t kBhsSize = 48;
 // Size of a CRC32C header or data digest.
 inline constexpr size_t kDigestSize = 4;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

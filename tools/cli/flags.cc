@@ -1,0 +1,17 @@
+#include "tools/cli/flags.h"
+
+DEFINE_bool(json, false, "print the result as one JSON object (info, bench, discover)");
+DEFINE_string(chap_file, "",
+              "file with CHAP credentials (username=, password=, username_in=, password_in=); "
+              "must not be readable by group or others");
+DEFINE_string(header_digest, "none", "header digest to ask for: none, crc32c, or prefer-crc32c");
+DEFINE_string(data_digest, "none", "data digest to ask for: none, crc32c, or prefer-crc32c");
+DEFINE_int32(timeout, 15, "seconds allowed for connect and login");
+DEFINE_bool(verbose, false, "log protocol events to stderr");
+DEFINE_string(rw, "randread", "bench pattern: read, write, randread, randwrite, randrw");
+DEFINE_string(bs, "4k", "bench block size (bytes, or with k/m suffix)");
+DEFINE_int32(qd, 32, "bench queue depth: commands in flight");
+DEFINE_int32(seconds, 10, "bench duration in seconds");
+DEFINE_int32(rwmixread, 50, "randrw: percentage of reads");
+DEFINE_bool(sparse, false, "copy: skip all-zero blocks (holes in files; WRITE SAME/UNMAP on LUNs)");
+DEFINE_bool(progress, true, "copy: show a progress bar when stderr is a terminal");

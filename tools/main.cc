@@ -1,0 +1,54 @@
+// isergw: the command line. Verbs: discover, info, copy, bench.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/cli/flags.h"
+#include "tools/verbs/verbs.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: isergw VERB [ARGS] [FLAGS]\n"
+    "\n"
+    "  discover HOST[:PORT]          list the targets a portal offers (SendTargets)\n"
+    "  info URL [--json]             identity, size and limits of a LUN\n"
+    "  copy SRC DST [--sparse]       copy a local image onto a LUN or a LUN into a file\n"
+    "  bench URL [--rw R] [--bs B] [--qd N] [--seconds S] [--json]\n"
+    "                                measure IOPS, throughput, latency and CPU per I/O\n"
+    "\n"
+    "URL: iscsi://[user[%password]@]host[:port]/target-iqn/lun (iser:// likewise).\n"
+    "CHAP secrets: --chap-file FILE (mode 0600) or ISERGW_CHAP_USER/ISERGW_CHAP_SECRET.\n"
+    "Run `isergw --help` for every flag.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(kUsage);
+  gflags::SetVersionString("0.1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = FLAGS_verbose ? 0 : 1;
+  google::InitGoogleLogging(argv[0]);
+
+  if (argc < 2) {
+    fprintf(stderr, "%s\n", kUsage);
+    return 7;  // iscsiadm's "invalid argument"
+  }
+  std::string verb = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (verb == "discover") return isergw::cli::RunDiscover(args);
+  if (verb == "info") return isergw::cli::RunInfo(args);
+  if (verb == "copy") return isergw::cli::RunCopy(args);
+  if (verb == "bench") return isergw::cli::RunBench(args);
+  if (verb == "help") {
+    printf("%s\n", kUsage);
+    return 0;
+  }
+  fprintf(stderr, "isergw: unknown verb '%s'\n%s\n", verb.c_str(), kUsage);
+  return 7;
+}

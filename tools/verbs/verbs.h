@@ -1,0 +1,18 @@
+#ifndef TOOLS_VERBS_VERBS_H_
+#define TOOLS_VERBS_VERBS_H_
+
+#include <string>
+#include <vector>
+
+namespace isergw::cli {
+
+// Each verb takes its positional arguments (flags are already parsed) and
+// returns the process exit code.
+int RunDiscover(const std::vector<std::string>& args);
+int RunInfo(const std::vector<std::string>& args);
+int RunCopy(const std::vector<std::string>& args);
+int RunBench(const std::vector<std::string>& args);
+
+}  // namespace isergw::cli
+
+#endif  // TOOLS_VERBS_VERBS_H_

@@ -290,7 +290,7 @@ void TcpTransport::Send(const OutgoingPdu& pdu) {
   stats_.bytes_sent += slot.header_length + pdu.data.size() + slot.trailer_length;
 }
 
-void TcpTransport::OnPassEnd() {
+void TcpTransport::BeforeSubmit() {
   Conn& c = *conn_;
   if (c.send_posted || c.tx_segments.empty() || !connected_ || failed_) return;
   std::swap(c.tx_slots, c.sending_slots);

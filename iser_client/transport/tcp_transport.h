@@ -41,7 +41,7 @@ class TcpTransport final : public Transport, private uring::PassHook {
   void OnConnectTimeout();
   void OnRecvDone(int res);
   void OnSendDone(int res);
-  void OnPassEnd() override;
+  void BeforeSubmit() override;
   void PostRecv();
   void Fail(absl::Status status);
 

@@ -18,12 +18,13 @@ class Completion {
   ~Completion() = default;
 };
 
-// Runs once at the end of every loop pass, after all ready CQEs were handled.
-// Transports flush the PDUs queued during the pass here, so many commands cost
-// one doorbell (one sendmsg, one ibv_post_send).
+// Runs once per loop pass, just before the loop submits and waits, so that
+// everything queued since the previous pass (by CQE handlers, timers or the
+// caller) goes out together: many commands cost one doorbell (one sendmsg,
+// one ibv_post_send).
 class PassHook {
  public:
-  virtual void OnPassEnd() = 0;
+  virtual void BeforeSubmit() = 0;
 
  protected:
   ~PassHook() = default;

@@ -73,6 +73,10 @@ int64_t EventLoop::NextTimerWaitNs() const {
 
 absl::StatusOr<int> EventLoop::RunOnce(bool wait, absl::Duration max_wait) {
   ++passes_;
+  // Flush what was queued since the last pass (by CQE handlers, timers, or
+  // callers between passes) right before submitting: one doorbell per pass.
+  // Hooks may remove themselves, hence the index.
+  for (size_t i = 0; i < hooks_.size(); ++i) hooks_[i]->BeforeSubmit();
   ++submit_calls_;
   int ret;
   if (wait) {
@@ -112,8 +116,6 @@ absl::StatusOr<int> EventLoop::RunOnce(bool wait, absl::Duration max_wait) {
     handled += static_cast<int>(n);
   }
   FireTimers();
-  // Hooks may remove themselves; iterate over a snapshot-sized index.
-  for (size_t i = 0; i < hooks_.size(); ++i) hooks_[i]->OnPassEnd();
   return handled;
 }
 

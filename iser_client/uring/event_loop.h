@@ -20,8 +20,8 @@ namespace isergw::uring {
 // transport, backend and frontend of a queue thread submits its SQEs here and
 // is called back from Run*(); nothing in it is thread-safe, by design.
 //
-// A pass: submit what is queued and wait (for a CQE or the next timer), handle
-// every ready CQE, fire due timers, then run the pass hooks (batched flushes).
+// A pass: run the pass hooks (batched flushes), submit what is queued and
+// wait (for a CQE or the next timer), handle every ready CQE, fire due timers.
 class EventLoop {
  public:
   struct Options {

@@ -24,7 +24,7 @@ struct RecordingTimer : Timer {
 
 struct CountingHook : PassHook {
   int passes = 0;
-  void OnPassEnd() override { ++passes; }
+  void BeforeSubmit() override { ++passes; }
 };
 
 TEST(EventLoopTest, NopCompletesThroughItsCompletion) {

@@ -106,6 +106,38 @@ TEST(EventLoopTest, PassHooksRunEveryPassUntilRemoved) {
   EXPECT_EQ(hook.passes, 2);
 }
 
+// Work a caller queues between passes (through a hook's batch) must go out in
+// the next pass, not after the next timer: a hook that prepares its SQE only
+// when flushing must see its completion in the same wait.
+TEST(EventLoopTest, HooksFlushBeforeTheWaitNotAfterIt) {
+  struct QueueingHook : PassHook {
+    EventLoop* loop;
+    RecordingCompletion* completion;
+    bool pending = true;
+    void BeforeSubmit() override {
+      if (!pending) return;
+      pending = false;
+      io_uring_prep_nop(loop->GetSqe(completion));
+    }
+  };
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  std::vector<int> order;
+  RecordingTimer far(&order, 1);
+  (*loop)->ArmTimer(&far, absl::Seconds(5));
+  RecordingCompletion c;
+  QueueingHook hook;
+  hook.loop = loop->get();
+  hook.completion = &c;
+  (*loop)->AddPassHook(&hook);
+  absl::Time start = absl::Now();
+  ASSERT_TRUE((*loop)->RunOnce(true).ok());
+  EXPECT_EQ(c.results.size(), 1u);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  (*loop)->RemovePassHook(&hook);
+  (*loop)->CancelTimer(&far);
+}
+
 TEST(EventLoopTest, FullSubmissionQueueIsFlushedNotDropped) {
   auto loop = EventLoop::Create({.entries = 8});
   ASSERT_TRUE(loop.ok());

@@ -21,22 +21,33 @@ r0="$(vm_lio_ramdisk r0 64M)"
 vm_lio_simple "$t1" "$f0" "$f1" "$r0"
 f2="$(vm_lio_fileio f2 /tmp/f2.img 16M)"
 vm_lio_simple "$t2" "$f2"
-vm_lio_chap "$t2" alice alice-secret-1
 f3="$(vm_lio_fileio f3 /tmp/f3.img 16M)"
 vm_lio_simple "$t3" "$f3"
-vm_lio_chap "$t3" bob bob-secret-123 target3 target-secret3
 
 vm_step "iscsi-ls over TCP"
-out="$(iscsi-ls -s "iscsi://$ip/")"
+# (iscsi-ls logs in to every target it discovers: list before CHAP is on.)
+# iscsi-ls -s lists LUNs; its TEST UNIT READY fails on LIO's unit
+# attention "reported LUNs data has changed" (one per new LUN of a fresh
+# initiator ACL, consumed when reported), and iscsi-ls does not retry.
+out=""
+for attempt in 1 2 3 4 5; do
+  out="$(iscsi-ls -s "iscsi://$ip/" 2>&1)" && break
+  out=""
+done
+[ -n "$out" ] || vm_fail "iscsi-ls -s over TCP kept failing"
 echo "$out"
 for t in "$t1" "$t2" "$t3"; do
   grep -q "Target:$t " <<<"$out" || vm_fail "discovery does not list $t"
 done
-out="$(iscsi-ls -s "iscsi://$ip/$t1")" || vm_fail "iscsi-ls on $t1"
 for lun in 0 1 2; do
   grep -q "Lun:$lun " <<<"$out" || vm_fail "iscsi-ls does not list $t1 lun $lun"
 done
-grep -q "Lun:1 .*Size:48M" <<<"$out" || vm_fail "lun 1 size is not 48M"
+[ "$(grep -c "Lun:" <<<"$out")" -eq 5 ] || vm_fail "expected 5 LUNs over all targets"
+blocks="$(iscsi-readcapacity16 "iscsi://$ip/$t1/1" | sed -n 's/RETURNED LOGICAL BLOCK ADDRESS://p')"
+[ "$blocks" = $((48 * 2048 - 1)) ] || vm_fail "TCP READ CAPACITY of lun 1: last LBA '$blocks'"
+
+vm_lio_chap "$t2" alice alice-secret-1
+vm_lio_chap "$t3" bob bob-secret-123 target3 target-secret3
 
 vm_step "iSER: every LUN answers INQUIRY and READ CAPACITY over iser://"
 # iscsi-ls of libiscsi 1.19 rejects iser:// URLs; iscsi-inq accepts them.
@@ -48,8 +59,12 @@ blocks="$(iscsi-readcapacity16 "iser://$ip/$t1/2" | sed -n 's/RETURNED LOGICAL B
 [ "$blocks" = $((64 * 2048 - 1)) ] || vm_fail "iser READ CAPACITY of lun 2: last LBA '$blocks'"
 vm_expect_fail iscsi-inq "iser://$ip/$t1/3" >/dev/null 2>&1
 
-vm_step "CHAP: one-way on $t2, mutual on $t3, over TCP and iSER"
-for proto in iscsi iser; do
+vm_step "CHAP: one-way on $t2, mutual on $t3, over TCP"
+# Over iSER, libiscsi 1.19's CHAP login breaks its own queue pair (rxe
+# reports a local QP operation error on the initiator's receive; LIO logs
+# "login send failure"): CHAP over iSER is checked with the kernel
+# initiator in 004 instead. See tests/vm/README.md.
+for proto in iscsi; do
   iscsi-inq "$proto://alice%alice-secret-1@$ip/$t2/0" >/dev/null || vm_fail "$proto CHAP login to $t2"
   vm_expect_fail iscsi-inq "$proto://alice%wrong-secret1@$ip/$t2/0" >/dev/null 2>&1
   vm_expect_fail iscsi-inq "$proto://$ip/$t2/0" >/dev/null 2>&1

@@ -3,6 +3,7 @@
 # iSER its disk returns the pattern written into the fileio backing file,
 # and a pattern written through the disk lands in the backing file. The
 # same read check over iscsi_tcp, on a second target with one-way CHAP.
+# The iSER target requires mutual CHAP.
 set -euo pipefail
 source "$ISERGW_REPO/tests/vm/guest-lib.sh"
 
@@ -21,10 +22,11 @@ vm_put /tmp/pattern-c /tmp/k2.img $((5 << 20))
 vm_lio_simple "$t1" "$(vm_lio_fileio k1 /tmp/k1.img 64M)"
 vm_lio_simple "$t2" "$(vm_lio_fileio k2 /tmp/k2.img 64M)"
 vm_lio_chap "$t2" carol carol-secret-1
+vm_lio_chap "$t1" dave dave-secret-12 target1 target1-secret
 
 vm_iscsid_start
-vm_step "login over iSER"
-vm_iscsi_login "$t1" iser
+vm_step "login over iSER with mutual CHAP"
+vm_iscsi_login "$t1" iser "$VM_TARGET_IP:3260" dave dave-secret-12 target1 target1-secret
 disk="$(vm_iscsi_disk "$t1" 0)"
 echo "iSER disk: $disk ($(cat /sys/class/block/${disk#/dev/}/size) sectors)"
 transport="$(iscsiadm -m session -P 1 | sed -n 's/.*Iface Transport: *//p' | head -n 1)"

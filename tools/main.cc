@@ -20,6 +20,8 @@ constexpr char kUsage[] =
     "  copy SRC DST [--sparse]       copy a local image onto a LUN or a LUN into a file\n"
     "  bench URL [--rw R] [--bs B] [--qd N] [--seconds S] [--json]\n"
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
+    "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"
+    "                                serve file:///PATH or mem://SIZE as /dev/ublkbN\n"
     "\n"
     "URL: iscsi://[user[%password]@]host[:port]/target-iqn/lun (iser:// likewise).\n"
     "CHAP secrets: --chap-file FILE (mode 0600) or ISERGW_CHAP_USER/ISERGW_CHAP_SECRET.\n"
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   if (verb == "info") return isergw::cli::RunInfo(args);
   if (verb == "copy") return isergw::cli::RunCopy(args);
   if (verb == "bench") return isergw::cli::RunBench(args);
+  if (verb == "attach") return isergw::cli::RunAttach(args);
   if (verb == "help") {
     printf("%s\n", kUsage);
     return 0;

@@ -15,3 +15,12 @@ DEFINE_int32(seconds, 10, "bench duration in seconds");
 DEFINE_int32(rwmixread, 50, "randrw: percentage of reads");
 DEFINE_bool(sparse, false, "copy: skip all-zero blocks (holes in files; WRITE SAME/UNMAP on LUNs)");
 DEFINE_bool(progress, true, "copy: show a progress bar when stderr is a terminal");
+DEFINE_bool(foreground, false, "attach: serve the device from this process until SIGTERM/SIGINT");
+DEFINE_int32(queues, 1, "attach: ublk hardware queues (one thread each, at most one per CPU)");
+DEFINE_int32(depth, 128, "attach: requests in flight per queue (1..4096)");
+DEFINE_string(recover, "",
+              "attach: take over this ublk device (/dev/ublkbN) whose server died, "
+              "instead of creating one");
+DEFINE_int32(block_size, 0,
+             "attach: logical block size in bytes (512..4096, a power of two); "
+             "0: 512, or the backing device's");

@@ -19,5 +19,11 @@ DECLARE_int32(rwmixread);
 // copy
 DECLARE_bool(sparse);
 DECLARE_bool(progress);
+// attach
+DECLARE_bool(foreground);
+DECLARE_int32(queues);
+DECLARE_int32(depth);
+DECLARE_string(recover);
+DECLARE_int32(block_size);
 
 #endif  // TOOLS_CLI_FLAGS_H_

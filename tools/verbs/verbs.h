@@ -12,6 +12,7 @@ int RunDiscover(const std::vector<std::string>& args);
 int RunInfo(const std::vector<std::string>& args);
 int RunCopy(const std::vector<std::string>& args);
 int RunBench(const std::vector<std::string>& args);
+int RunAttach(const std::vector<std::string>& args);
 
 }  // namespace isergw::cli
 

@@ -1,0 +1,160 @@
+// isergw attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL
+//
+// Serves file:///PATH or mem://SIZE as a ublk block device from this
+// process: prints the device path as the first stdout line once it takes
+// I/O, serves until SIGTERM or SIGINT (or until the backend fails for good),
+// then stops and deletes the device. With --recover it takes over a device
+// whose server died instead of creating one.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "iser_client/config/exit_codes.h"
+#include "iser_client/config/url.h"
+#include "tools/cli/flags.h"
+#include "tools/cli/report.h"
+#include "tools/verbs/verbs.h"
+#include "ublk/control.h"
+#include "ublk/device.h"
+#include "ublk/file_backend.h"
+#include "ublk/ram_backend.h"
+
+namespace isergw::cli {
+namespace {
+
+constexpr char kAttachUsage[] =
+    "usage: isergw attach --foreground [--queues N] [--depth N] [--block_size B] "
+    "[--recover /dev/ublkbN] URL";
+
+int Fail(const absl::Status& status) {
+  const int code = ReportFailure(status);
+  // iscsiadm's "transport module not available" for a missing ublk driver.
+  if (status.GetPayload(ublk::kDriverMissingPayload).has_value()) {
+    return iscsi::ExitCodeValue(iscsi::ExitCode::kTransportNotFound);
+  }
+  return code;
+}
+
+absl::Status InvalidArgument(std::string message) {
+  return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
+                            iscsi::FailureKind::kInvalidArgument);
+}
+
+absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const iscsi::ParsedUrl& url) {
+  if (FLAGS_block_size < 0 || FLAGS_block_size > 65536) {
+    return InvalidArgument(absl::StrCat("block size ", FLAGS_block_size,
+                                        " is not a power of two between 512 and 4096"));
+  }
+  const uint32_t block_size = static_cast<uint32_t>(FLAGS_block_size);
+  switch (url.scheme) {
+    case iscsi::ParsedUrl::Scheme::kMem: {
+      auto ram = ublk::RamBackend::Create(url.mem_size, block_size == 0 ? 512 : block_size);
+      if (!ram.ok()) return ram.status();
+      return std::unique_ptr<ublk::Backend>(std::move(*ram));
+    }
+    case iscsi::ParsedUrl::Scheme::kFile: {
+      ublk::FileBackendOptions options;
+      options.logical_block_size = block_size;
+      auto file = ublk::FileBackend::Open(url.path, options);
+      if (!file.ok()) return file.status();
+      return std::unique_ptr<ublk::Backend>(std::move(*file));
+    }
+    default:
+      return iscsi::WithFailure(
+          absl::UnimplementedError("attach serves file:// and mem:// URLs for now; iSCSI "
+                                   "backends come with the gateway"),
+          iscsi::FailureKind::kInvalidArgument);
+  }
+}
+
+// Waits for SIGTERM/SIGINT on `signal_fd` or a backend failure on the
+// device's failure fd. Returns the failure, or OK after a signal.
+absl::Status Serve(const ublk::Device& device, int signal_fd) {
+  pollfd fds[2] = {{signal_fd, POLLIN, 0}, {device.failure_fd(), POLLIN, 0}};
+  for (;;) {
+    int n = poll(fds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));
+    }
+    if (fds[1].revents & POLLIN) return device.failure();
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      ssize_t got = read(signal_fd, &info, sizeof(info));
+      (void)got;
+      return absl::OkStatus();
+    }
+  }
+}
+
+}  // namespace
+
+int RunAttach(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Fail(InvalidArgument(kAttachUsage));
+  if (!FLAGS_foreground) {
+    return Fail(InvalidArgument(
+        "attach has no background mode yet: pass --foreground (the daemon comes later)"));
+  }
+  if (FLAGS_queues < 1 || FLAGS_queues > 65535) {
+    return Fail(InvalidArgument(absl::StrCat("--queues must be at least 1, got ", FLAGS_queues)));
+  }
+  if (FLAGS_depth < 1 || FLAGS_depth > 65535) {
+    return Fail(InvalidArgument(absl::StrCat("--depth must be between 1 and ", ublk::kMaxQueueDepth,
+                                             ", got ", FLAGS_depth)));
+  }
+  auto url = iscsi::ParseUrl(args[0]);
+  if (!url.ok()) return Fail(url.status());
+  std::optional<uint32_t> recover_id;
+  if (!FLAGS_recover.empty()) {
+    auto id = ublk::ParseDevicePath(FLAGS_recover);
+    if (!id.ok()) return Fail(id.status());
+    recover_id = *id;
+  }
+
+  // Signals go to a signalfd; blocked before any queue thread exists so the
+  // threads inherit the mask and only this thread sees them.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (signal_fd < 0) return Fail(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+
+  auto backend = OpenBackend(*url);
+  if (!backend.ok()) return Fail(backend.status());
+
+  absl::StatusOr<std::unique_ptr<ublk::Device>> device;
+  if (recover_id) {
+    device = ublk::Device::Recover(backend->get(), *recover_id);
+  } else {
+    ublk::DeviceOptions options;
+    options.queues = static_cast<uint16_t>(FLAGS_queues);
+    options.depth = static_cast<uint16_t>(FLAGS_depth);
+    device = ublk::Device::Create(backend->get(), options);
+  }
+  if (!device.ok()) return Fail(device.status());
+
+  printf("%s\n", (*device)->block_path().c_str());
+  fflush(stdout);
+  fprintf(stderr, "isergw: serving %s as %s (%u queues, depth %u)%s\n",
+          (*backend)->Describe().c_str(), (*device)->block_path().c_str(),
+          (*device)->info().nr_hw_queues, (*device)->info().queue_depth,
+          recover_id ? " after recovery" : "");
+
+  absl::Status served = Serve(**device, signal_fd);
+  absl::Status stopped = (*device)->Stop();
+  device->reset();
+  close(signal_fd);
+  if (!served.ok()) return Fail(served);
+  if (!stopped.ok()) return Fail(stopped);
+  return 0;
+}
+
+}  // namespace isergw::cli

@@ -380,11 +380,12 @@ vm_tgtd_target() {
     vm_fail "tgtadm bind target $3"
 }
 
-# vm_tgtd_lun KIND TID LUN PATH|null:SIZE: adds a LUN backed by a file or
-# block device, or a null LUN (reads zeros, drops writes) of SIZE bytes.
+# vm_tgtd_lun KIND TID LUN PATH|null: adds a LUN backed by a file or block
+# device, or a null LUN (bstype null: reads zeros, drops writes; tgt gives
+# it a fixed size of about 1 TiB).
 vm_tgtd_lun() {
   local kind="$1" tid="$2" lun="$3" what="$4"
-  if [[ "$what" == null:* ]]; then
+  if [ "$what" = null ]; then
     tgtadm --lld "$kind" --mode logicalunit --op new --tid "$tid" --lun "$lun" \
       --bstype null --backing-store "/dev/null" ||
       vm_fail "tgtadm null lun $lun"

@@ -33,6 +33,7 @@ class FileQueue final : public QueueBackend {
     Op& op = ops_[io.tag];
     op.io = io;
     op.done = 0;
+    op.stage = 0;
     Issue(op);
   }
 
@@ -42,6 +43,9 @@ class FileQueue final : public QueueBackend {
     FileQueue* queue = nullptr;
     IoRequest io;
     uint32_t done = 0;  // bytes already read or written
+    // kWriteZeroes with no_unmap where ZERO_RANGE is unsupported (tmpfs):
+    // punch a hole (stage 1), then allocate the range again (stage 2).
+    uint8_t stage = 0;
   };
 
   void Issue(Op& op) {
@@ -80,6 +84,18 @@ class FileQueue final : public QueueBackend {
     if (res == -EAGAIN || res == -EINTR) {
       Issue(op);
       return;
+    }
+    if (op.io.op == IoOp::kWriteZeroes && op.io.no_unmap) {
+      if (op.stage == 0 && res == -EOPNOTSUPP) {
+        op.stage = 1;
+        Issue(op);
+        return;
+      }
+      if (op.stage == 1 && res >= 0) {
+        op.stage = 2;
+        Issue(op);
+        return;
+      }
     }
     if (res < 0) {
       sink_->CompleteIo(op.io.tag, res);

@@ -100,8 +100,7 @@ absl::Status QueueRunner::Setup() {
 
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   descs_bytes_ = DescriptorAreaBytes(depth, page);
-  const off_t offset = UBLKSRV_CMD_BUF_OFFSET +
-                       static_cast<off_t>(config_.queue_id) * static_cast<off_t>(descs_bytes_);
+  const off_t offset = static_cast<off_t>(DescriptorAreaOffset(config_.queue_id, page));
   void* descs =
       mmap(nullptr, descs_bytes_, PROT_READ, MAP_SHARED | MAP_POPULATE, config_.char_fd, offset);
   if (descs == MAP_FAILED) {

@@ -66,4 +66,9 @@ uint64_t DescriptorAreaBytes(uint32_t queue_depth, uint32_t page_size) {
   return (bytes + page_size - 1) / page_size * page_size;
 }
 
+uint64_t DescriptorAreaOffset(uint16_t queue_id, uint32_t page_size) {
+  return UBLKSRV_CMD_BUF_OFFSET +
+         uint64_t{queue_id} * DescriptorAreaBytes(UBLK_MAX_QUEUE_DEPTH, page_size);
+}
+
 }  // namespace isergw::ublk

@@ -89,9 +89,13 @@ const char* ControlCommandName(ControlCommand command);
 const char* DeviceStateName(uint16_t state);
 
 // Size of one queue's descriptor area in /dev/ublkcN: the descriptors of
-// `queue_depth` tags rounded up to whole pages. Queue q's area starts at
-// UBLKSRV_CMD_BUF_OFFSET + q * this.
+// `queue_depth` tags rounded up to whole pages (the mapping's length).
 uint64_t DescriptorAreaBytes(uint32_t queue_depth, uint32_t page_size);
+
+// Where queue `queue_id`'s descriptors are in /dev/ublkcN: the driver spaces
+// the queues by the area of the largest possible depth (UBLK_MAX_QUEUE_DEPTH),
+// whatever the device's depth is.
+uint64_t DescriptorAreaOffset(uint16_t queue_id, uint32_t page_size);
 
 }  // namespace isergw::ublk
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. dependencies (apt, idempotent)
+#   1. dependencies (apt, idempotent), then clang-format of every source
 #   2. Release build: unit + native integration tests (tgtd on 127.0.0.1)
 #   3. ASan+UBSan build: the same tests again
 #   4. libFuzzer targets, a few seconds each
@@ -62,6 +62,7 @@ run_fuzzers() {
 
 mkdir -p build
 stage "dependencies" scripts/install-deps.sh
+stage "format" scripts/check-format.sh
 stage "release build" build build/release -DCMAKE_BUILD_TYPE=Release
 stage "release tests" run_ctest build/release
 stage "asan+ubsan build" build build/asan -DCMAKE_BUILD_TYPE=Debug -DISERGW_SANITIZE=ON

@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "absl/time/clock.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "iser_client/uring/completion.h"
 #include "iser_client/uring/timer.h"

@@ -9,6 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
@@ -21,7 +24,15 @@ namespace {
 // with a slow udev) they appear a little later.
 constexpr absl::Duration kNodeTimeout = absl::Seconds(10);
 
-bool ProcessAlive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+// A process that still runs; a zombie (killed, not yet reaped) does not
+// count: its /dev/ublkcN is already closed.
+bool ProcessRunning(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] != 'Z';
+}
 
 }  // namespace
 
@@ -134,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
           absl::StrCat(path, " is stopped; there is nothing to recover"));
     }
     if (info->state == UBLK_S_DEV_LIVE && info->ublksrv_pid != getpid() &&
-        ProcessAlive(info->ublksrv_pid)) {
+        ProcessRunning(info->ublksrv_pid)) {
       return absl::FailedPreconditionError(
           absl::StrCat(path, " is still served by process ", info->ublksrv_pid));
     }

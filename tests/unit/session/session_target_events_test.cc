@@ -1,0 +1,1 @@
+#include "tests/unit/session/fake_target.h"

@@ -106,8 +106,13 @@ INFO=$("$ISERGW" info --json "$URL" 2>"$WORK/err") || fail "info: $(cat "$WORK/e
 [ "$(json_field "$INFO" vendor)" = ISERGWT ] || fail "info vendor: $INFO"
 [ "$(json_field "$INFO" product)" = CLIDISK ] || fail "info product: $INFO"
 [ "$(json_field "$INFO" serial)" = CLISN0001 ] || fail "info serial: $INFO"
+echo "info: $INFO"
 WWN=$(json_field "$INFO" wwn)
-[[ "$WWN" =~ ^(naa|eui|t10)\. ]] || fail "info wwn '$WWN': $INFO"
+# tgtd derives its NAA designator from the LUN's SCSI ID ("IET 00010001").
+SCSI_ID=$(tgtadm -C "$CONTROL" --lld iscsi --mode target --op show |
+  awk '/^Target 1:/ { t1 = 1 } t1 && /LUN: 1$/ { lun1 = 1 } lun1 && /SCSI ID:/ { print $NF; exit }')
+[[ "$WWN" =~ ^naa\.[0-9a-f]{16,32}$ ]] || fail "info wwn '$WWN' is no NAA name: $INFO"
+[ -n "$SCSI_ID" ] && [[ "$WWN" == *"$SCSI_ID" ]] || fail "info wwn '$WWN' is not LUN 1's ($SCSI_ID)"
 # The WWN identifies the LUN: a second look gives the same one, LUN 1 of the
 # other target has another.
 INFO_AGAIN=$("$ISERGW" info --json "$URL" 2>/dev/null)
@@ -120,6 +125,7 @@ OTHER_WWN=$(json_field "$INFO_OTHER" wwn)
 # --- bench --json -------------------------------------------------------------
 BENCH=$("$ISERGW" bench --json --seconds 1 --qd 8 "$URL" 2>"$WORK/err") ||
   fail "bench: $(cat "$WORK/err")"
+echo "bench: $BENCH"
 for key in iops mbps lat_p50_us lat_p99_us lat_p999_us cpu_us_per_io; do
   value=$(json_field "$BENCH" "$key")
   [[ "$value" =~ ^[0-9.e+-]+$ ]] || fail "bench $key missing or not a number: $BENCH"
@@ -146,6 +152,7 @@ expect_error() {
   env "${envs[@]}" "$ISERGW" "$@" >"$WORK/out" 2>"$WORK/err"
   rc=$?
   lines=$(wc -l <"$WORK/err")
+  echo "$what: exit $rc: $(cat "$WORK/err")"
   [ "$rc" = "$code" ] || fail "$what: exit $rc, expected $code; stderr: $(cat "$WORK/err")"
   [ "$lines" = 1 ] || fail "$what: $lines lines on stderr, expected 1: $(cat "$WORK/err")"
   grep -q . "$WORK/err" || fail "$what: empty message"

@@ -3,6 +3,7 @@
 // why, and nothing may hang.
 #include <signal.h>
 
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "iser_client/client/initiator.h"
+#include "iser_client/client/lun_probe.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/scsi/cdb.h"
 #include "tests/integration/it_support.h"
@@ -127,7 +129,11 @@ class TargetDeathTest : public ::testing::Test {
     options.session.max_commands = kSlots;
     auto initiator = iscsi::Initiator::Login(loop_.get(), std::move(options));
     EXPECT_TRUE(initiator.ok()) << initiator.status();
-    return initiator.ok() ? std::move(*initiator) : nullptr;
+    if (!initiator.ok()) return nullptr;
+    // Takes the UNIT ATTENTION of the new nexus before the load starts.
+    auto info = iscsi::ProbeLun(**initiator, 1);
+    EXPECT_TRUE(info.ok()) << info.status();
+    return info.ok() ? std::move(*initiator) : nullptr;
   }
 
   // Runs the load for a moment, stops the target with `signal`, and checks
@@ -159,8 +165,9 @@ class TargetDeathTest : public ::testing::Test {
 
     // The session says why, in words, and the observer heard it.
     const absl::Status& failure = initiator.session().failure();
+    std::cout << "session failure: " << failure << "\n";
     EXPECT_FALSE(failure.ok());
-    EXPECT_FALSE(failure.message().empty());
+    EXPECT_TRUE(absl::StrContains(failure.message(), "127.0.0.1")) << failure;
     EXPECT_FALSE(initiator.session_failure().ok());
     iscsi::FailureKind kind = iscsi::GetFailureKind(failure);
     EXPECT_TRUE(kind == iscsi::FailureKind::kTransport || kind == iscsi::FailureKind::kTimedOut)

@@ -53,6 +53,11 @@ absl::Status Session::Submit(ScsiRequest* request) {
     TagFailure(status, FailureKind::kTransport);
     return status;
   }
+  if (logout_requested_) {
+    absl::Status status = absl::UnavailableError("the target asked this session to log out");
+    TagFailure(status, FailureKind::kTransport);
+    return status;
+  }
   if (commands_in_flight_ >= config_.max_commands) {
     return absl::ResourceExhaustedError("every command slot of the session is busy");
   }
@@ -305,6 +310,7 @@ void Session::CompleteScsi(Task& task, const ScsiResult& result) {
   tasks_.Release(itt);
   --commands_in_flight_;
   req->done(req, result);
+  if (logout_requested_ && commands_in_flight_ == 0 && state_ == State::kFullFeature) Logout();
 }
 
 void Session::HandleNopIn(const IncomingPdu& pdu) {
@@ -349,7 +355,9 @@ void Session::HandleAsyncMessage(const IncomingPdu& pdu) {
       LOG(INFO) << "target reported a SCSI asynchronous event";
       return;
     case 1:  // the target asks us to log out within Parameter3 seconds
+      // No new commands; log out once those in flight have finished.
       LOG(WARNING) << "target requests logout within " << h->parameter3 << " s";
+      logout_requested_ = true;
       if (commands_in_flight_ == 0) Logout();
       return;
     case 2:    // the target will drop this connection

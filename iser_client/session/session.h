@@ -194,6 +194,7 @@ class Session final : private TransportListener, private uring::Timer {
   uint32_t nop_itt_ = kReservedTag;
   uint64_t nop_sent_ns_ = 0;
   uint32_t tmf_itt_ = kReservedTag;
+  bool logout_requested_ = false;  // by the target (Async Message event 1)
 
   TextAccumulator text_in_;
   std::string text_out_;

@@ -302,11 +302,8 @@ void Session::HandleR2t(const IncomingPdu& pdu) {
 void Session::CompleteScsi(Task& task, const ScsiResult& result) {
   ScsiRequest* req = task.request;
   uint32_t itt = task.itt;
-  if (tmf_itt_ != kReservedTag) {
-    // A pending ABORT TASK for this command has nothing left to abort.
-    Task* tmf = tasks_.Find(tmf_itt_);
-    if (tmf != nullptr && tmf->referenced_itt == itt) tmf->referenced_itt = kReservedTag;
-  }
+  // Releasing bumps the slot's generation, so a pending ABORT TASK naming
+  // this ITT will find nothing left to abort.
   tasks_.Release(itt);
   --commands_in_flight_;
   req->done(req, result);
@@ -427,6 +424,7 @@ void Session::FailAllTasks(const absl::Status& status) {
   }
   nop_itt_ = kReservedTag;
   tmf_itt_ = kReservedTag;
+  login_itt_ = 0;
   if (send_targets_done_) std::exchange(send_targets_done_, nullptr)(status);
 }
 

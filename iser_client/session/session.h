@@ -116,6 +116,7 @@ class Session final : private TransportListener, private uring::Timer {
     uint32_t data_in_bytes = 0;
     uint32_t expected_data_sn = 0;
     uint32_t referenced_itt = kReservedTag;  // task management: the task aborted
+    uint8_t tmf_function = 0;                // task management: what was asked
     CommandBuffer buffer;
   };
   static constexpr uint32_t kNoTask = 0xffffffff;

@@ -113,6 +113,7 @@ void Session::SendTaskMgmt(uint8_t function, uint64_t lun, uint32_t referenced_i
   task->itt = itt;
   task->issued_ns = loop_->now_ns();
   task->referenced_itt = referenced_itt;
+  task->tmf_function = function;
   tmf_itt_ = itt;
   TaskMgmtRequestHeader h;
   h.immediate = true;
@@ -142,6 +143,7 @@ void Session::HandleTaskMgmtResponse(const IncomingPdu& pdu) {
     return;
   }
   uint32_t referenced = tmf->referenced_itt;
+  uint8_t function = tmf->tmf_function;
   tasks_.Release(h->itt);
   tmf_itt_ = kReservedTag;
   // 0: function complete, 1: task does not exist (it finished meanwhile).
@@ -151,7 +153,9 @@ void Session::HandleTaskMgmtResponse(const IncomingPdu& pdu) {
   }
   absl::Status aborted = absl::AbortedError("command timed out and was aborted at the target");
   TagFailure(aborted, FailureKind::kTimedOut);
-  if (referenced != kReservedTag) {
+  if (function == kTmfAbortTask) {
+    // Find() misses when the command finished meanwhile (its slot's
+    // generation moved on): then there is nothing to fail.
     Task* task = tasks_.Find(referenced);
     if (task != nullptr && task->kind == TaskKind::kScsi) {
       ScsiResult result;

@@ -103,8 +103,8 @@ TEST(SessionReadTest, DataInAtOffsetsLandsInBufferAndStatusCompletes) {
   EXPECT_EQ(cmd.residual, 1024u);
   EXPECT_TRUE(cmd.underflow);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), cmd.buffer.begin()));
-  EXPECT_TRUE(std::all_of(cmd.buffer.begin() + 3072, cmd.buffer.end(),
-                          [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(
+      std::all_of(cmd.buffer.begin() + 3072, cmd.buffer.end(), [](uint8_t b) { return b == 0; }));
   EXPECT_EQ(h.session().commands_in_flight(), 0u);
   EXPECT_EQ(h.session().state(), Session::State::kFullFeature);
 
@@ -266,9 +266,9 @@ TEST(SessionWriteTest, NoImmediateDataWhenTargetSaysNo) {
 }
 
 // Checks a run of Data-Out PDUs for one burst.
-void ExpectDataOutBurst(const std::vector<SentPdu>& pdus, size_t first, size_t count,
-                        uint32_t itt, uint32_t ttt, uint32_t offset, uint32_t end,
-                        uint32_t max_segment, const TestCommand& cmd) {
+void ExpectDataOutBurst(const std::vector<SentPdu>& pdus, size_t first, size_t count, uint32_t itt,
+                        uint32_t ttt, uint32_t offset, uint32_t end, uint32_t max_segment,
+                        const TestCommand& cmd) {
   ASSERT_GE(pdus.size(), first + count);
   for (size_t i = 0; i < count; ++i) {
     const SentPdu& pdu = pdus[first + i];

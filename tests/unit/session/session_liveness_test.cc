@@ -1,5 +1,6 @@
 // NOP-In/NOP-Out both ways, and command timeouts escalating through task
 // management. Driven by the session's real tick on a uring::EventLoop.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "iser_client/config/exit_codes.h"
@@ -167,6 +168,9 @@ TEST(SessionTimeoutTest, UnansweredAbortFailsTheSession) {
 
 // The aborted command completes normally before the TMF answer; the answer
 // ("task does not exist") must then not fail any other command.
+// (Regression: CompleteScsi() cleared the pending TMF's referenced_itt and
+// HandleTaskMgmtResponse() took kReservedTag for a LOGICAL UNIT RESET, failing
+// every other issued command.)
 TEST(SessionTimeoutTest, AbortAnsweredAfterTheCommandFinishedFailsNothingElse) {
   SessionHarness h(ShortCommandTimeout());
   ASSERT_TRUE(h.LoginOk());
@@ -196,8 +200,8 @@ TEST(SessionTimeoutTest, AbortAnsweredAfterTheCommandFinishedFailsNothingElse) {
   rsp.max_cmd_sn = h.max_cmd_sn;
   h.Deliver(rsp);
   EXPECT_EQ(victim.done_calls, 1);
-  EXPECT_EQ(bystander.done_calls, 0) << "ABORT TASK answer failed another command: "
-                                     << bystander.status;
+  EXPECT_EQ(bystander.done_calls, 0)
+      << "ABORT TASK answer failed another command: " << bystander.status;
 }
 
 TEST(SessionTimeoutTest, RefusedAbortEscalatesToLogicalUnitReset) {

@@ -100,20 +100,19 @@ TEST_P(SessionLoginStatusTest, LoginStatusMapsToFailureKindAndObserverHearsOnce)
   EXPECT_EQ(h.observer().failed_calls, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Statuses, SessionLoginStatusTest,
-    ::testing::Values(StatusCase{2, 1, FailureKind::kAuthFailed},
-                      StatusCase{2, 2, FailureKind::kAuthorizationFailed},
-                      StatusCase{2, 3, FailureKind::kTargetNotFound},
-                      StatusCase{2, 4, FailureKind::kTargetNotFound},
-                      StatusCase{3, 1, FailureKind::kLoginFailed}));
+INSTANTIATE_TEST_SUITE_P(Statuses, SessionLoginStatusTest,
+                         ::testing::Values(StatusCase{2, 1, FailureKind::kAuthFailed},
+                                           StatusCase{2, 2, FailureKind::kAuthorizationFailed},
+                                           StatusCase{2, 3, FailureKind::kTargetNotFound},
+                                           StatusCase{2, 4, FailureKind::kTargetNotFound},
+                                           StatusCase{3, 1, FailureKind::kLoginFailed}));
 
 TEST(SessionLoginTest, ConnectFailureReachesObserverOnce) {
   SessionHarness h;
   h.session().Login(Endpoint{"192.0.2.1", 3260});
   ASSERT_NE(h.wire().listener, nullptr);
-  absl::Status refused = WithFailure(absl::UnavailableError("refused"),
-                                     FailureKind::kConnectionRefused);
+  absl::Status refused =
+      WithFailure(absl::UnavailableError("refused"), FailureKind::kConnectionRefused);
   h.wire().listener->OnConnected(refused);
   EXPECT_EQ(h.session().state(), Session::State::kFailed);
   EXPECT_EQ(h.observer().login_complete_calls, 1);
@@ -153,11 +152,10 @@ TEST(SessionLoginTest, LoginResponseWithWrongIttIsAProtocolError) {
 
 // After a failed login the same Session may log in again. The login task's
 // slot must not be handed out twice (two live tasks with one ITT).
-// DISABLED: exposes a bug (see the session helper's report): EnterFailed()
-// releases the login task's slot through FailAllTasks() but leaves login_itt_
-// set, so the next SendLoginRequest() releases the same slot again and the
-// free list holds it twice; two later commands then get the same ITT.
-TEST(SessionLoginTest, DISABLED_LoginAgainAfterFailedLoginKeepsIttsUnique) {
+// (Regression: FailAllTasks() released the login slot but left login_itt_
+// set, so the next SendLoginRequest() released it again and two commands
+// later got the same ITT.)
+TEST(SessionLoginTest, LoginAgainAfterFailedLoginKeepsIttsUnique) {
   SessionHarness h;
   h.StartLogin();
   std::vector<SentPdu> sent = h.TakeSent();

@@ -122,9 +122,8 @@ TEST(SessionWindowTest, WindowNeverMovesBackwards) {
   h.exp_cmd_sn = 1;
   h.max_cmd_sn = 1;
   h.Deliver(h.UnsolicitedNopIn(kReservedTag));
-  TestCommand cmds[3] = {{DataDirection::kNone, 0},
-                         {DataDirection::kNone, 0},
-                         {DataDirection::kNone, 0}};
+  TestCommand cmds[3] = {
+      {DataDirection::kNone, 0}, {DataDirection::kNone, 0}, {DataDirection::kNone, 0}};
   for (TestCommand& cmd : cmds) ASSERT_TRUE(h.session().Submit(&cmd.request).ok());
   EXPECT_EQ(CmdSns(h.TakeSent()), (std::vector<uint32_t>{1, 2, 3}));
 }
@@ -144,9 +143,9 @@ TEST(SessionTaskTest, StaleIttIsCountedAndCompletesNothing) {
   EXPECT_NE(itt_b, itt_a);
 
   std::vector<uint8_t> data(512, 0xab);
-  h.Deliver(h.Response(itt_a));                    // late duplicate response
-  h.Deliver(h.DataIn(itt_a, 0, 0), data);          // late Data-In
-  h.Deliver(h.R2t(itt_a, 0x99, 0, 512));           // late R2T
+  h.Deliver(h.Response(itt_a));                           // late duplicate response
+  h.Deliver(h.DataIn(itt_a, 0, 0), data);                 // late Data-In
+  h.Deliver(h.R2t(itt_a, 0x99, 0, 512));                  // late R2T
   h.Deliver(h.Response((itt_a & 0xffff0000u) | 0xfff0));  // slot out of range
   EXPECT_EQ(h.session().stats().stale_replies, 4u);
   EXPECT_EQ(a.done_calls, 1);

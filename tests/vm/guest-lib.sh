@@ -398,11 +398,11 @@ vm_tgtd_lun() {
 # vm_tgtd_stop: stops tgtd (it ignores SIGTERM: ask it, then SIGKILL).
 vm_tgtd_stop() {
   [ -n "${VM_TGTD_PID:-}" ] || return 0
-  tgtadm --op update --mode sys --name State -v offline >/dev/null 2>&1
-  tgtadm --mode sys --op delete --force >/dev/null 2>&1
+  tgtadm --op update --mode sys --name State -v offline >/dev/null 2>&1 || true
+  tgtadm --mode sys --op delete --force >/dev/null 2>&1 || true
   sleep 0.5
-  kill -9 "$VM_TGTD_PID" 2>/dev/null
-  wait "$VM_TGTD_PID" 2>/dev/null
+  kill -9 "$VM_TGTD_PID" 2>/dev/null || true
+  wait "$VM_TGTD_PID" 2>/dev/null || true
   VM_TGTD_PID=""
 }
 
@@ -475,7 +475,7 @@ vm_iscsi_disk() {
 
 # vm_iscsi_logout_all: logs the kernel initiator out of every session.
 vm_iscsi_logout_all() {
-  iscsiadm -m node --logoutall=all >/dev/null 2>&1
-  iscsiadm -m node -o delete >/dev/null 2>&1
+  iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
+  iscsiadm -m node -o delete >/dev/null 2>&1 || true
   return 0
 }

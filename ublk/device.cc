@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Create(Backend* backend,
   if (!added.ok()) return added.status();
   device->info_ = *added;
   device->added_ = true;
+  device->stopped_ = false;
 
   if (device->info_.nr_hw_queues != options.queues) {
     absl::Status status = absl::InvalidArgumentError(
@@ -115,7 +116,6 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
     return info.status();
   }
   device->info_ = *info;
-  device->stopped_ = true;  // until it serves, the destructor has nothing to stop
   const std::string path = device->block_path();
   if ((info->flags & UBLK_F_USER_RECOVERY) == 0) {
     return absl::FailedPreconditionError(

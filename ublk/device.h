@@ -83,7 +83,7 @@ class Device final : private QueueEvents {
   int failure_fd_ = -1;
   std::vector<std::unique_ptr<Queue>> queues_;
   bool added_ = false;
-  bool stopped_ = false;
+  bool stopped_ = true;  // false while there is a device to stop
   mutable std::mutex failure_mu_;
   absl::Status failure_;  // guarded by failure_mu_
 };

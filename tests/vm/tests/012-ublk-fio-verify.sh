@@ -27,7 +27,7 @@ vm_step "fio randwrite 4k-256k, qd 64, 2 jobs, verify crc32c"
 fio --name=verify --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=64 \
   --rw=randwrite --bsrange=4k-256k --size=192M --numjobs=2 \
   --offset_increment=256M --verify=crc32c --verify_fatal=1 --do_verify=1 \
-  --group_reporting --output=/tmp/fio.txt || { cat /tmp/fio.txt; vm_fail "fio verify failed"; }
+  --group_reporting --eta=never --output=/tmp/fio.txt || { cat /tmp/fio.txt; vm_fail "fio verify failed"; }
 grep -E "WRITE:|READ:" /tmp/fio.txt
 grep -q "err= 0" /tmp/fio.txt || { cat /tmp/fio.txt; vm_fail "fio reported errors"; }
 for h in /sys/kernel/debug/block/$name/hctx*; do

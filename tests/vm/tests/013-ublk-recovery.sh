@@ -24,7 +24,7 @@ dev="$(head -1 /tmp/a1.out)"
 vm_step "fio randwrite + verify in the background"
 fio --name=recover --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=64 \
   --rw=randwrite --bsrange=4k-128k --size=256M --numjobs=2 --offset_increment=256M \
-  --verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting \
+  --verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting --eta=never \
   --output=/tmp/fio.txt &
 fio_pid=$!
 sleep 4
@@ -53,7 +53,7 @@ grep -E "WRITE:|READ:|err=" /tmp/fio.txt || true
 vm_step "a second pass after recovery"
 fio --name=after --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=32 \
   --rw=randwrite --bsrange=4k-64k --size=64M --verify=crc32c --verify_fatal=1 \
-  --output=/tmp/fio2.txt || { cat /tmp/fio2.txt; vm_fail "fio after recovery failed"; }
+  --eta=never --output=/tmp/fio2.txt || { cat /tmp/fio2.txt; vm_fail "fio after recovery failed"; }
 
 kill -TERM "$pid"
 rc=0

@@ -111,6 +111,8 @@ class DataTest : public ::testing::TestWithParam<Variant> {
     if (initiator_) {
       EXPECT_TRUE(initiator_->Logout().ok());
     }
+    initiator_.reset();
+    if (loop_) DrainLoop(loop_.get());
   }
 
   CommandBatch NewBatch() { return CommandBatch(initiator_->session(), loop_.get(), kLun1); }
@@ -271,6 +273,7 @@ TEST_P(LargeTransferTest, FourMiBWritesAndReads) {
   auto t = StartTargetWithLun(kLunBytes);
   ASSERT_TRUE(t.ok()) << t.status();
   auto loop = NewLoop();
+  DrainOnExit drain{loop.get()};
   iscsi::LunInfo lun_info;
   auto initiator = LoginAndProbe(loop.get(), *t, v, &lun_info);
   ASSERT_TRUE(initiator.ok()) << initiator.status();

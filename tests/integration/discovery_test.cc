@@ -38,6 +38,7 @@ TEST(DiscoveryTest, ListsTargetsAndPortals) {
     ASSERT_TRUE(tgtd.AllowAll(static_cast<int>(i + 1)).ok());
   }
   auto loop = NewLoop();
+  DrainOnExit drain{loop.get()};
   auto initiator = iscsi::Initiator::Login(loop.get(), DiscoveryOptions(tgtd));
   ASSERT_TRUE(initiator.ok()) << initiator.status();
   auto targets = (*initiator)->SendTargets();
@@ -62,6 +63,7 @@ TEST(DiscoveryTest, TargetClosedToUsIsNotListed) {
   ASSERT_TRUE(tgtd.AllowAll(1).ok());
   ASSERT_TRUE(tgtd.AddTarget(2, "iqn.2024-01.org.isergw.test:closed").ok());
   auto loop = NewLoop();
+  DrainOnExit drain{loop.get()};
   auto initiator = iscsi::Initiator::Login(loop.get(), DiscoveryOptions(tgtd));
   ASSERT_TRUE(initiator.ok()) << initiator.status();
   auto targets = (*initiator)->SendTargets();
@@ -89,6 +91,7 @@ TEST(DiscoveryTest, LongAnswerSplitOverManyTextResponses) {
                     absl::StrCat("TargetAddress=127.0.0.1:", tgtd.port(), ",1").size() + 1;
   }
   auto loop = NewLoop();
+  DrainOnExit drain{loop.get()};
   iscsi::InitiatorOptions options = DiscoveryOptions(tgtd);
   options.session.login.negotiation.max_recv_data_segment_length = 512;
   auto initiator = iscsi::Initiator::Login(loop.get(), std::move(options));
@@ -112,6 +115,7 @@ TEST(DiscoveryTest, LongAnswerSplitOverManyTextResponses) {
 
 TEST(DiscoveryTest, RefusedPortIsConnectionRefused) {
   auto loop = NewLoop();
+  DrainOnExit drain{loop.get()};
   iscsi::InitiatorOptions options;
   options.endpoint = iscsi::Endpoint{"127.0.0.1", FreeTcpPort()};
   options.initiator_name = kInitiatorName;

@@ -40,6 +40,10 @@ std::unique_ptr<uring::EventLoop> NewLoop() {
   return std::move(*loop);
 }
 
+void DrainLoop(uring::EventLoop* loop) {
+  for (int i = 0; i < 3; ++i) (void)loop->RunOnce(true, absl::Milliseconds(20));
+}
+
 void FillRandom(uint8_t* data, size_t length, uint64_t seed) {
   std::mt19937_64 rng(seed);
   size_t i = 0;

@@ -47,6 +47,10 @@ class LoginTest : public ::testing::Test {
     EXPECT_TRUE((*initiator)->Logout().ok());
   }
 
+  void TearDown() override {
+    if (loop_) DrainLoop(loop_.get());
+  }
+
   TargetWithLun target_;
   std::unique_ptr<uring::EventLoop> loop_;
 };

@@ -47,6 +47,8 @@ class ProvisioningTest : public ::testing::Test {
     if (initiator_) {
       EXPECT_TRUE(initiator_->Logout().ok());
     }
+    initiator_.reset();
+    if (loop_) DrainLoop(loop_.get());
   }
 
   // The backing file equals image_ everywhere.

@@ -187,6 +187,10 @@ class TargetDeathTest : public ::testing::Test {
     EXPECT_LT(absl::Now() - logout_start, absl::Seconds(6));
   }
 
+  void TearDown() override {
+    if (loop_) DrainLoop(loop_.get());
+  }
+
   TargetWithLun target_;
   std::unique_ptr<uring::EventLoop> loop_;
 };

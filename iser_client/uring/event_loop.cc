@@ -149,8 +149,7 @@ void EventLoop::CancelTimer(Timer* timer) {
 }
 
 void EventLoop::FireTimers() {
-  uint64_t now = MonotonicNs();
-  while (timers_ != nullptr && timers_->deadline_ns_ <= now) {
+  while (timers_ != nullptr && timers_->deadline_ns_ <= now_ns_) {
     Timer* due = timers_;
     CancelTimer(due);
     due->OnTimer();  // may re-arm itself

@@ -50,10 +50,14 @@ class EventLoop {
   // DeadlineExceeded in the latter case.
   template <typename Done>
   absl::Status RunUntil(Done done, absl::Time deadline = absl::InfiniteFuture()) {
+    const bool bounded = deadline != absl::InfiniteFuture();
     while (!done()) {
-      absl::Time now = absl::Now();
-      if (now >= deadline) return absl::DeadlineExceededError("timed out");
-      auto ran = RunOnce(true, deadline - now);
+      absl::Duration left = absl::InfiniteDuration();
+      if (bounded) {  // reading the clock costs; only when there is a deadline
+        left = deadline - absl::Now();
+        if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("timed out");
+      }
+      auto ran = RunOnce(true, left);
       if (!ran.ok()) return ran.status();
     }
     return absl::OkStatus();

@@ -84,16 +84,18 @@ class BenchRun {
       if (absl::Status st = Issue(s); !st.ok()) return st;
     }
     uring::EventLoop* loop = lun_.loop.get();
-    absl::Time start = absl::Now();
-    absl::Status ran =
-        loop->RunUntil([&] { return !error_.ok() || absl::Now() - start >= warmup; });
+    // The loop reads the clock once per pass anyway: compare against that.
+    auto ns = [](absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Nanoseconds(d)); };
+    const uint64_t warm_end = loop->now_ns() + ns(warmup);
+    absl::Status ran = loop->RunUntil([&] { return !error_.ok() || loop->now_ns() >= warm_end; });
     if (!ran.ok()) return ran;
     histogram_ = LatencyHistogram();
     bytes_ = 0;
     double cpu_start = CpuSeconds();
     uint64_t doorbells_start = session_.transport()->stats().doorbells;
     absl::Time measure_start = absl::Now();
-    ran = loop->RunUntil([&] { return !error_.ok() || absl::Now() - measure_start >= measure; });
+    const uint64_t measure_end = loop->now_ns() + ns(measure);
+    ran = loop->RunUntil([&] { return !error_.ok() || loop->now_ns() >= measure_end; });
     if (!ran.ok()) return ran;
     elapsed_ = absl::Now() - measure_start;
     cpu_seconds_ = CpuSeconds() - cpu_start;

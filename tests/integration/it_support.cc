@@ -17,6 +17,8 @@ absl::StatusOr<TargetWithLun> StartTargetWithLun(uint64_t lun_bytes,
   t.iqn = "iqn.2024-01.org.isergw.test:disk1";
   t.lun_bytes = lun_bytes;
   t.backing_path = MakeBackingFile("lun1.img", lun_bytes);
+  t.cleanup =
+      std::shared_ptr<void>(nullptr, [path = t.backing_path](void*) { RemoveBackingFile(path); });
   if (absl::Status st = t.tgtd->Start(); !st.ok()) return st;
   if (absl::Status st = t.tgtd->AddTarget(1, t.iqn); !st.ok()) return st;
   if (absl::Status st = t.tgtd->AddFileLun(1, 1, t.backing_path, lun_params); !st.ok()) return st;

@@ -31,6 +31,8 @@ struct TargetWithLun {
   std::string iqn;
   std::string backing_path;
   uint64_t lun_bytes = 0;
+  // Removes the backing file and its directory when the last copy goes.
+  std::shared_ptr<void> cleanup;
 };
 absl::StatusOr<TargetWithLun> StartTargetWithLun(uint64_t lun_bytes,
                                                  const std::string& lun_params = "");

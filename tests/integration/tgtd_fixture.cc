@@ -135,6 +135,12 @@ std::string MakeBackingFile(const std::string& name, uint64_t bytes) {
   return path;
 }
 
+void RemoveBackingFile(const std::string& path) {
+  unlink(path.c_str());
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos) rmdir(path.substr(0, slash).c_str());
+}
+
 std::vector<uint8_t> ReadFileBytes(const std::string& path, uint64_t offset, size_t length) {
   std::vector<uint8_t> data(length);
   int fd = open(path.c_str(), O_RDONLY);

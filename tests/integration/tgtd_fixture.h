@@ -56,6 +56,8 @@ class Tgtd {
 
 // A file of `bytes` zero bytes in a fresh temporary directory.
 std::string MakeBackingFile(const std::string& name, uint64_t bytes);
+// Removes a file MakeBackingFile made, and its directory.
+void RemoveBackingFile(const std::string& path);
 std::vector<uint8_t> ReadFileBytes(const std::string& path, uint64_t offset, size_t length);
 // A free TCP port on 127.0.0.1 (bound, then released).
 uint16_t FreeTcpPort();

@@ -45,7 +45,7 @@ const char* TransportKindName(TransportKind kind) {
   return kind == TransportKind::kIser ? "iser" : "tcp";
 }
 
-struct TcpTransport::Conn {
+struct TcpTransport::Conn final : uring::Orphan {
   struct Op final : uring::Completion {
     Conn* conn = nullptr;
     void (TcpTransport::*handler)(int) = nullptr;
@@ -55,6 +55,7 @@ struct TcpTransport::Conn {
       if (c->owner != nullptr) {
         (c->owner->*handler)(res);  // may destroy the owner; c stays valid
       } else if (c->inflight == 0) {
+        c->loop->Disown(c);
         delete c;
       }
     }
@@ -77,6 +78,7 @@ struct TcpTransport::Conn {
   };
 
   TcpTransport* owner;
+  uring::EventLoop* loop;
   int fd = -1;
   int inflight = 0;
   Op connect_op, recv_op, send_op;
@@ -102,6 +104,7 @@ struct TcpTransport::Conn {
 TcpTransport::TcpTransport(uring::EventLoop* loop, TransportListener* listener)
     : loop_(loop), listener_(listener), conn_(new Conn) {
   conn_->owner = this;
+  conn_->loop = loop;
   conn_->connect_op.conn = conn_;
   conn_->connect_op.handler = &TcpTransport::OnConnectDone;
   conn_->recv_op.conn = conn_;
@@ -122,7 +125,11 @@ TcpTransport::~TcpTransport() {
   Close();
   loop_->RemovePassHook(this);
   conn_->owner = nullptr;
-  if (conn_->inflight == 0) delete conn_;
+  if (conn_->inflight == 0) {
+    delete conn_;
+  } else {
+    loop_->Adopt(conn_);  // freed by its last completion, or with the loop
+  }
 }
 
 std::string TcpTransport::DescribePeer() const {

@@ -30,6 +30,15 @@ class PassHook {
   ~PassHook() = default;
 };
 
+// State that in-flight requests still point at after its owner is gone (a
+// closed connection's buffers and completions). It frees itself when its last
+// request completes; the loop frees what is left when it is destroyed, after
+// the ring (and with it every request) is gone.
+class Orphan {
+ public:
+  virtual ~Orphan() = default;
+};
+
 }  // namespace isergw::uring
 
 #endif  // ISER_CLIENT_URING_COMPLETION_H_

@@ -52,6 +52,13 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& opti
 
 EventLoop::~EventLoop() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
+  for (Orphan* orphan : orphans_) delete orphan;
+}
+
+void EventLoop::Adopt(Orphan* orphan) { orphans_.push_back(orphan); }
+
+void EventLoop::Disown(Orphan* orphan) {
+  orphans_.erase(std::remove(orphans_.begin(), orphans_.end(), orphan), orphans_.end());
 }
 
 io_uring_sqe* EventLoop::GetSqe(Completion* completion) {

@@ -55,16 +55,25 @@ class EventLoop {
       absl::Duration left = absl::InfiniteDuration();
       if (bounded) {  // reading the clock costs; only when there is a deadline
         left = deadline - absl::Now();
-        if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("timed out");
+        if (left <= absl::ZeroDuration()) {
+          return absl::DeadlineExceededError("timed out");
+        }
       }
       auto ran = RunOnce(true, left);
-      if (!ran.ok()) return ran.status();
+      if (!ran.ok()) {
+        return ran.status();
+      }
     }
     return absl::OkStatus();
   }
 
   void ArmTimer(Timer* timer, absl::Duration after);
   void CancelTimer(Timer* timer);
+
+  // Takes `orphan` until Disown(); deletes it at destruction if still held.
+  void Adopt(Orphan* orphan);
+  // Gives `orphan` back (it is about to delete itself).
+  void Disown(Orphan* orphan);
 
   // Pass hooks run in the order they were added.
   void AddPassHook(PassHook* hook);
@@ -87,6 +96,7 @@ class EventLoop {
   bool ring_ready_ = false;
   Timer* timers_ = nullptr;  // sorted by deadline
   std::vector<PassHook*> hooks_;
+  std::vector<Orphan*> orphans_;
   uint64_t now_ns_ = 0;
   uint64_t passes_ = 0;
   uint64_t submit_calls_ = 0;

@@ -43,10 +43,8 @@ iscsi::InitiatorOptions OptionsFor(const Tgtd& tgtd, const std::string& iqn);
 std::unique_ptr<uring::EventLoop> NewLoop();
 
 // Runs `loop` briefly so that the receives of a destroyed session's
-// transport, cancelled at its destruction, complete. Without that pass the
-// transport's connection state leaks when the loop is destroyed (a library
-// bug that teardown_test.cc checks on its own; the other tests step around
-// it so that LeakSanitizer stays on for everything else).
+// transport, cancelled at its destruction, complete while the test still
+// watches (the loop would otherwise free that state only when it goes).
 void DrainLoop(uring::EventLoop* loop);
 
 // Drains the loop when it goes out of scope: declare it after the loop and

@@ -1,0 +1,84 @@
+#include "gateway/iscsi_backend.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/iscsi_queue.h"
+
+namespace isergw::gateway {
+namespace {
+
+// ublksrv's default: large enough for streaming, small enough that a queue's
+// registered buffers (depth x this) stay modest.
+constexpr uint32_t kDefaultMaxIoBytes = 512 * 1024;
+constexpr uint64_t kMaxDiscardBytes = 1u << 30;
+
+}  // namespace
+
+ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
+  ublk::Geometry g;
+  g.capacity_bytes = info.size_bytes();
+  g.logical_block_size = info.block_size;
+  g.physical_block_size = std::max(info.physical_block_size, info.block_size);
+  uint64_t max_io = kDefaultMaxIoBytes;
+  if (info.max_transfer_bytes() != 0)
+    max_io = std::min<uint64_t>(max_io, info.max_transfer_bytes());
+  g.max_io_bytes = static_cast<uint32_t>(std::max<uint64_t>(4096, max_io / 4096 * 4096));
+  if (info.supports_unmap()) {
+    const auto& limits = info.block_limits;
+    uint64_t granularity = limits && limits->optimal_unmap_granularity != 0
+                               ? uint64_t{limits->optimal_unmap_granularity} * info.block_size
+                               : info.block_size;
+    uint64_t max_blocks =
+        limits && limits->max_unmap_lba_count != 0 && limits->max_unmap_lba_count != 0xffffffff
+            ? limits->max_unmap_lba_count
+            : kMaxDiscardBytes / info.block_size;
+    g.discard_granularity = static_cast<uint32_t>(granularity);
+    g.max_discard_bytes =
+        static_cast<uint32_t>(std::min(max_blocks * info.block_size, kMaxDiscardBytes));
+  }
+  // WRITE SAME(16) is what WRITE_ZEROES becomes; 0 in the VPD means no limit
+  // was stated, so keep the request size modest.
+  uint64_t max_ws_blocks = info.block_limits && info.block_limits->max_write_same_length != 0
+                               ? info.block_limits->max_write_same_length
+                               : (32u << 20) / info.block_size;
+  g.max_write_zeroes_bytes =
+      static_cast<uint32_t>(std::min<uint64_t>(max_ws_blocks * info.block_size, 1u << 30));
+  // Without reading the caching mode page we cannot know whether the target
+  // caches writes; declaring a volatile cache costs a SYNCHRONIZE CACHE per
+  // flush (a no-op on targets without a cache) and never loses data.
+  g.volatile_cache = true;
+  g.fua = true;
+  return g;
+}
+
+IscsiBackend::IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info)
+    : options_(std::move(options)), info_(std::move(info)), geometry_(GeometryFor(info_)) {}
+
+absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::InitiatorOptions options,
+                                                                 uint32_t lun) {
+  auto loop = uring::EventLoop::Create();
+  if (!loop.ok()) return loop.status();
+  auto probe = iscsi::Initiator::Login(loop->get(), options);
+  if (!probe.ok()) return probe.status();
+  auto info = iscsi::ProbeLun(**probe, lun);
+  (void)(*probe)->Logout();
+  if (!info.ok()) return info.status();
+  return std::unique_ptr<IscsiBackend>(new IscsiBackend(std::move(options), std::move(*info)));
+}
+
+absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> IscsiBackend::OpenQueue(
+    const ublk::QueueContext& context) {
+  auto queue = IscsiQueue::Open(context, options_, info_);
+  if (!queue.ok()) return queue.status();
+  return std::unique_ptr<ublk::QueueBackend>(std::move(*queue));
+}
+
+std::string IscsiBackend::Describe() const {
+  return absl::StrCat(iscsi::TransportKindName(options_.transport), " LUN ", info_.lun, " of ",
+                      options_.target_name, " at ", options_.endpoint.host, ":",
+                      options_.endpoint.port);
+}
+
+}  // namespace isergw::gateway

@@ -1,0 +1,51 @@
+#ifndef GATEWAY_ISCSI_BACKEND_H_
+#define GATEWAY_ISCSI_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "iser_client/client/initiator.h"
+#include "iser_client/client/lun_probe.h"
+#include "ublk/backend.h"
+
+namespace isergw::gateway {
+
+// An iSCSI LUN as a block backend: each queue logs in its own session (its
+// own ISID, so the target sees independent I_T nexuses) on the queue
+// thread's EventLoop, and turns block requests into SCSI commands: READ and
+// WRITE (FUA as the FUA bit), FLUSH as SYNCHRONIZE CACHE, DISCARD as UNMAP,
+// WRITE_ZEROES as WRITE SAME(16). The geometry comes from READ CAPACITY and
+// the VPD pages, read once by a probe session on the control thread.
+class IscsiBackend final : public ublk::Backend {
+ public:
+  // Logs in once to check the LUN and read its geometry, then logs out.
+  static absl::StatusOr<std::unique_ptr<IscsiBackend>> Open(iscsi::InitiatorOptions options,
+                                                            uint32_t lun);
+
+  const ublk::Geometry& geometry() const override { return geometry_; }
+  absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(
+      const ublk::QueueContext& context) override;
+  // Queues flush their own caches (SYNCHRONIZE CACHE) as FLUSH requests; by
+  // the time the device stops, the block layer has sent its last FLUSH.
+  absl::Status Flush() override { return absl::OkStatus(); }
+  std::string Describe() const override;
+
+  const iscsi::LunInfo& lun_info() const { return info_; }
+
+ private:
+  IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info);
+
+  iscsi::InitiatorOptions options_;
+  iscsi::LunInfo info_;
+  ublk::Geometry geometry_;
+};
+
+// The block geometry a LUN supports, from what ProbeLun read. Exposed for
+// tests.
+ublk::Geometry GeometryFor(const iscsi::LunInfo& info);
+
+}  // namespace isergw::gateway
+
+#endif  // GATEWAY_ISCSI_BACKEND_H_

@@ -1,0 +1,205 @@
+#include "gateway/iscsi_queue.h"
+
+#include <glog/logging.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "iser_client/config/exit_codes.h"
+#include "iser_client/scsi/cdb.h"
+#include "iser_client/scsi/sense.h"
+
+namespace isergw::gateway {
+namespace {
+
+// The errno the block layer gets when the command never completed at the
+// target (ublk hands it to the kernel's errno_to_blk_status).
+int32_t TransportErrno(const absl::Status& status) {
+  switch (iscsi::GetFailureKind(status)) {
+    case iscsi::FailureKind::kTimedOut:
+      return -scsi::ToErrno(scsi::TransportFailure::kTimedOut);
+    case iscsi::FailureKind::kTransport:
+    case iscsi::FailureKind::kProtocol:
+    case iscsi::FailureKind::kConnectionRefused:
+    case iscsi::FailureKind::kNoRoute:
+      return -scsi::ToErrno(scsi::TransportFailure::kConnectionLost);
+    default:
+      return -EIO;
+  }
+}
+
+}  // namespace
+
+IscsiQueue::IscsiQueue(const ublk::QueueContext& context, const iscsi::LunInfo& info)
+    : context_(context),
+      info_(info),
+      lun_field_(scsi::EncodeLun(info.lun)),
+      slots_(context.depth) {}
+
+absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueContext& context,
+                                                             const iscsi::InitiatorOptions& options,
+                                                             const iscsi::LunInfo& info) {
+  std::unique_ptr<IscsiQueue> queue(new IscsiQueue(context, info));
+  auto factory = iscsi::MakeTransportFactory(options.transport);
+  if (!factory.ok()) return factory.status();
+
+  iscsi::SessionConfig config = options.session;
+  config.max_commands = context.depth;
+  config.login.initiator_name = options.initiator_name;
+  config.login.target_name = options.target_name;
+  config.login.session_type = iscsi::SessionType::kNormal;
+  config.login.chap = options.chap;
+  config.login.negotiation.iser = options.transport == iscsi::TransportKind::kIser;
+  // Every queue is a session of its own: a shared ISID would make the
+  // target reinstate (drop) the previous queue's session.
+  config.login.isid = iscsi::RandomIsid();
+  iscsi::SessionObserver* observer = queue.get();
+  queue->session_ = std::make_unique<iscsi::Session>(context.loop, std::move(*factory),
+                                                     std::move(config), observer);
+  queue->session_->Login(options.endpoint);
+  absl::Status ran = context.loop->RunUntil([&] { return queue->login_result_.has_value(); });
+  if (!ran.ok()) return ran;
+  if (!queue->login_result_->ok()) {
+    return absl::Status(
+        queue->login_result_->code(),
+        absl::StrCat("queue ", context.queue_id, " login: ", queue->login_result_->message()));
+  }
+
+  void* zero = nullptr;
+  if (posix_memalign(&zero, 4096, info.block_size) != 0) {
+    return absl::ResourceExhaustedError("cannot allocate the zero block");
+  }
+  memset(zero, 0, info.block_size);
+  queue->zero_block_.reset(static_cast<uint8_t*>(zero));
+  for (Slot& slot : queue->slots_) {
+    slot.queue = queue.get();
+    slot.request.context = &slot;
+    slot.request.done = &IscsiQueue::OnDone;
+    slot.request.lun = queue->lun_field_;
+  }
+  return queue;
+}
+
+IscsiQueue::~IscsiQueue() {
+  if (session_ != nullptr && session_->state() == iscsi::Session::State::kFullFeature &&
+      session_->commands_in_flight() == 0) {
+    // Best effort: a clean logout spares the target a dangling session.
+    session_->Logout();
+    (void)context_.loop->RunUntil(
+        [&] { return session_->state() != iscsi::Session::State::kLoggingOut; },
+        absl::Now() + absl::Seconds(2));
+  }
+}
+
+void IscsiQueue::OnSessionFailed(const absl::Status& status) {
+  LOG(ERROR) << "queue " << context_.queue_id << ": session failed: " << status.message();
+  context_.sink->FailQueue(status);
+}
+
+void IscsiQueue::Submit(const ublk::IoRequest& io) {
+  Slot& slot = slots_[io.tag];
+  slot.io = io;
+  slot.retries.Reset();
+  Issue(slot);
+}
+
+void IscsiQueue::Issue(Slot& slot) {
+  const ublk::IoRequest& io = slot.io;
+  const uint32_t block = info_.block_size;
+  const uint64_t lba = io.offset / block;
+  const uint32_t blocks = io.length / block;
+  scsi::Cdb cdb;
+  iscsi::ScsiRequest& req = slot.request;
+  switch (io.op) {
+    case ublk::IoOp::kRead:
+      cdb = scsi::MakeRead(lba, blocks, false);
+      req.direction = iscsi::DataDirection::kRead;
+      req.buffer = static_cast<uint8_t*>(io.buffer);
+      req.length = io.length;
+      break;
+    case ublk::IoOp::kWrite:
+      cdb = scsi::MakeWrite(lba, blocks, io.fua);
+      req.direction = iscsi::DataDirection::kWrite;
+      req.buffer = static_cast<uint8_t*>(io.buffer);
+      req.length = io.length;
+      break;
+    case ublk::IoOp::kFlush:
+      cdb = scsi::MakeSynchronizeCache();
+      req.direction = iscsi::DataDirection::kNone;
+      req.buffer = nullptr;
+      req.length = 0;
+      break;
+    case ublk::IoOp::kDiscard: {
+      const scsi::UnmapRange range{lba, blocks};
+      auto length = scsi::BuildUnmapParameterList({&range, 1}, slot.unmap_list);
+      if (!length.ok()) {
+        context_.sink->CompleteIo(io.tag, -EINVAL);
+        return;
+      }
+      cdb = scsi::MakeUnmap(static_cast<uint16_t>(*length));
+      req.direction = iscsi::DataDirection::kWrite;
+      req.buffer = slot.unmap_list;
+      req.length = static_cast<uint32_t>(*length);
+      break;
+    }
+    case ublk::IoOp::kWriteZeroes: {
+      // UNMAP only where unmapped blocks are guaranteed to read as zeros.
+      scsi::WriteSameFlags flags;
+      flags.unmap = !io.no_unmap && info_.supports_write_same_unmap() && info_.unmapped_reads_zero;
+      cdb = scsi::MakeWriteSame16(lba, blocks, flags);
+      req.direction = iscsi::DataDirection::kWrite;
+      req.buffer = zero_block_.get();
+      req.length = block;
+      break;
+    }
+  }
+  memcpy(req.cdb, cdb.bytes, cdb.length);
+  req.cdb_length = cdb.length;
+  absl::Status submitted = session_->Submit(&req);
+  if (!submitted.ok()) context_.sink->CompleteIo(io.tag, TransportErrno(submitted));
+}
+
+void IscsiQueue::OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result) {
+  auto* slot = static_cast<Slot*>(request->context);
+  slot->queue->Complete(*slot, result);
+}
+
+void IscsiQueue::Complete(Slot& slot, const iscsi::ScsiResult& result) {
+  const ublk::IoRequest& io = slot.io;
+  if (!result.status.ok()) {
+    context_.sink->CompleteIo(io.tag, TransportErrno(result.status));
+    return;
+  }
+  std::optional<scsi::SenseData> sense;
+  if (!result.sense.empty()) {
+    if (auto decoded = scsi::DecodeSense(result.sense); decoded.ok()) sense = *decoded;
+  }
+  const scsi::SenseData* sense_ptr = sense ? &*sense : nullptr;
+  switch (scsi::Classify(result.scsi_status, sense_ptr)) {
+    case scsi::CommandOutcome::kRetry:
+      if (slot.retries.ShouldRetry(scsi::CommandOutcome::kRetry)) {
+        Issue(slot);
+        return;
+      }
+      [[fallthrough]];
+    case scsi::CommandOutcome::kFail:
+      LOG(WARNING) << "queue " << context_.queue_id << " tag " << io.tag << ": "
+                   << scsi::ToStatus(result.scsi_status, sense_ptr).message();
+      context_.sink->CompleteIo(io.tag, -scsi::ToErrno(result.scsi_status, sense_ptr));
+      return;
+    case scsi::CommandOutcome::kSuccess:
+      break;
+  }
+  const bool data = io.op == ublk::IoOp::kRead || io.op == ublk::IoOp::kWrite;
+  if (data && result.residual != 0) {
+    // The target moved less than asked: never report a short transfer as done.
+    context_.sink->CompleteIo(io.tag, -EIO);
+    return;
+  }
+  context_.sink->CompleteIo(io.tag, data ? static_cast<int32_t>(io.length) : 0);
+}
+
+}  // namespace isergw::gateway

@@ -1,0 +1,60 @@
+#ifndef GATEWAY_ISCSI_QUEUE_H_
+#define GATEWAY_ISCSI_QUEUE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "iser_client/client/initiator.h"
+#include "iser_client/client/lun_probe.h"
+#include "iser_client/scsi/status.h"
+#include "iser_client/session/session.h"
+#include "ublk/backend.h"
+
+namespace isergw::gateway {
+
+// One queue of an IscsiBackend: a session on the queue's loop and one
+// ScsiRequest slot per tag, so serving a block request allocates nothing.
+class IscsiQueue final : public ublk::QueueBackend, private iscsi::SessionObserver {
+ public:
+  // Logs in on context.loop (runs that loop until the login ends).
+  static absl::StatusOr<std::unique_ptr<IscsiQueue>> Open(const ublk::QueueContext& context,
+                                                          const iscsi::InitiatorOptions& options,
+                                                          const iscsi::LunInfo& info);
+  ~IscsiQueue() override;
+
+  void Submit(const ublk::IoRequest& io) override;
+
+  const iscsi::Session& session() const { return *session_; }
+
+ private:
+  struct Slot {
+    iscsi::ScsiRequest request;
+    IscsiQueue* queue = nullptr;
+    ublk::IoRequest io;
+    scsi::RetryBudget retries;
+    uint8_t unmap_list[24] = {};  // UNMAP parameter list: header + one descriptor
+  };
+
+  IscsiQueue(const ublk::QueueContext& context, const iscsi::LunInfo& info);
+  void Issue(Slot& slot);
+  void Complete(Slot& slot, const iscsi::ScsiResult& result);
+  static void OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result);
+
+  void OnLoginComplete(const absl::Status& status) override { login_result_ = status; }
+  void OnSessionFailed(const absl::Status& status) override;
+
+  ublk::QueueContext context_;
+  iscsi::LunInfo info_;
+  uint64_t lun_field_;
+  std::unique_ptr<iscsi::Session> session_;
+  std::optional<absl::Status> login_result_;
+  std::vector<Slot> slots_;
+  std::unique_ptr<uint8_t, decltype(&free)> zero_block_{nullptr, &free};
+};
+
+}  // namespace isergw::gateway
+
+#endif  // GATEWAY_ISCSI_QUEUE_H_

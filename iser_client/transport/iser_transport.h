@@ -1,0 +1,123 @@
+#ifndef ISER_CLIENT_TRANSPORT_ISER_TRANSPORT_H_
+#define ISER_CLIENT_TRANSPORT_ISER_TRANSPORT_H_
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iser_client/transport/iser_memory.h"
+#include "iser_client/transport/iser_slots.h"
+#include "iser_client/transport/transport.h"
+#include "iser_client/uring/event_loop.h"
+
+namespace isergw::iscsi {
+
+struct IserStats {
+  uint64_t memory_registrations = 0;  // ibv_reg_mr calls, PDU buffers included
+  uint64_t send_completions = 0;
+  uint64_t recv_completions = 0;
+  uint64_t cq_events = 0;
+};
+
+// iSCSI over RDMA (iSER, RFC 7145) with librdmacm and libibverbs, as Linux
+// targets (LIO's ib_isert) expect it: RDMA CM connect with the iSER private
+// data, every PDU (login included) an RDMA Send behind the 28-byte iSER
+// header, data moved by the target (RDMA Write into a read's buffer, RDMA
+// Read from a write's buffer past its immediate data).
+//
+// No threads and no blocking: the CM event channel and the completion
+// channel are non-blocking fds polled through the loop's io_uring; Sends
+// queued during a pass go out in one ibv_post_send from BeforeSubmit().
+// Memory: one registration holds every PDU buffer (fixed send and receive
+// slots); command buffers are found in a RegistrationCache (registered on
+// first use, whole mapping at a time, never per I/O).
+class IserTransport final : public Transport, private uring::PassHook {
+ public:
+  // The connection's progress (SPDK's nvme_rdma_qpair_state); each CM event
+  // is handled by HandleCmEvent() according to it.
+  enum class State : uint8_t {
+    kIdle,              // nothing started
+    kResolvingAddress,  // rdma_resolve_addr() in flight
+    kResolvingRoute,    // rdma_resolve_route() in flight
+    kConnecting,        // QP created, receives posted, rdma_connect() in flight
+    kConnected,         // ESTABLISHED: PDUs flow
+    kClosed,            // closed or failed; resources released
+  };
+
+  IserTransport(uring::EventLoop* loop, TransportListener* listener);
+  ~IserTransport() override;
+
+  TransportKind kind() const override { return TransportKind::kIser; }
+  bool MovesDataByRdma() const override { return true; }
+  void Connect(const Endpoint& endpoint, absl::Duration timeout) override;
+  void Send(const OutgoingPdu& pdu) override;
+  void EnterFullFeaturePhase(const FullFeatureLimits& limits) override;
+  void Close() override;
+  const TransportStats& stats() const override { return stats_; }
+  std::string DescribePeer() const override;
+
+  State state() const { return state_; }
+  const IserStats& iser_stats() const { return iser_stats_; }
+
+ private:
+  struct Conn;  // what io_uring may still complete after the transport is gone
+
+  void OnCmReady();
+  void OnCqReady();
+  void OnConnectTimeout();
+  void HandleCmEvent(const rdma_cm_event& event);
+  absl::Status CreateQueuePair();
+  void HandleCompletion(const ibv_wc& wc);
+  void HandleReceive(uint32_t slot, uint32_t bytes);
+  void QueueRecv(uint32_t slot);
+  void ArmPoll(bool cm);
+  void BeforeSubmit() override;
+  void Fail(absl::Status status);
+  void ReleaseResources();
+
+  uring::EventLoop* loop_;
+  TransportListener* listener_;
+  Conn* conn_;
+  State state_ = State::kIdle;
+  Endpoint endpoint_;
+  sockaddr_storage address_{};
+
+  rdma_event_channel* cm_channel_ = nullptr;
+  rdma_cm_id* cm_id_ = nullptr;
+  ibv_pd* pd_ = nullptr;
+  ibv_comp_channel* cq_channel_ = nullptr;
+  ibv_cq* cq_ = nullptr;
+  bool qp_created_ = false;
+  std::unique_ptr<RegistrationCache> registrations_;
+
+  SlotLayout layout_;
+  uint8_t* pool_ = nullptr;  // every send and receive slot, one registration
+  ibv_mr* pool_mr_ = nullptr;
+  struct SendSlot {
+    ibv_send_wr wr;
+    ibv_sge sge[2];
+  };
+  struct RecvSlot {
+    ibv_recv_wr wr;
+    ibv_sge sge;
+  };
+  std::vector<SendSlot> send_slots_;
+  std::vector<uint32_t> free_send_slots_;
+  std::vector<RecvSlot> recv_slots_;
+  ibv_send_wr* send_head_ = nullptr;  // queued this pass, posted by BeforeSubmit()
+  ibv_send_wr* send_tail_ = nullptr;
+  ibv_recv_wr* recv_head_ = nullptr;  // re-posted after each CQ batch
+  ibv_recv_wr* recv_tail_ = nullptr;
+
+  TransportStats stats_;
+  IserStats iser_stats_;
+};
+
+}  // namespace isergw::iscsi
+
+#endif  // ISER_CLIENT_TRANSPORT_ISER_TRANSPORT_H_

@@ -22,6 +22,8 @@ constexpr char kUsage[] =
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
     "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"
     "                                serve file:///PATH or mem://SIZE as /dev/ublkbN\n"
+    "  export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT]\n"
+    "                                serve URL over NBD until SIGTERM (prints the NBD URI)\n"
     "\n"
     "URL: iscsi://[user[%password]@]host[:port]/target-iqn/lun (iser:// likewise).\n"
     "CHAP secrets: --chap-file FILE (mode 0600) or ISERGW_CHAP_USER/ISERGW_CHAP_SECRET.\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   if (verb == "copy") return isergw::cli::RunCopy(args);
   if (verb == "bench") return isergw::cli::RunBench(args);
   if (verb == "attach") return isergw::cli::RunAttach(args);
+  if (verb == "export") return isergw::cli::RunExport(args);
   if (verb == "help") {
     printf("%s\n", kUsage);
     return 0;

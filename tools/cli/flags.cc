@@ -24,3 +24,9 @@ DEFINE_string(recover, "",
 DEFINE_int32(block_size, 0,
              "attach: logical block size in bytes (512..4096, a power of two); "
              "0: 512, or the backing device's");
+DEFINE_string(socket, "",
+              "export: Unix socket to listen on (mode 0600; default "
+              "/run/isergw/nbd-PID.sock unless --port is given)");
+DEFINE_int32(port, -1, "export: TCP port to listen on instead of a Unix socket (0: any free port)");
+DEFINE_string(bind, "127.0.0.1", "export: address the TCP port is bound to");
+DEFINE_string(name, "", "export: the NBD export name clients ask for (\"\" is the default export)");

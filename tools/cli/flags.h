@@ -25,5 +25,10 @@ DECLARE_int32(queues);
 DECLARE_int32(depth);
 DECLARE_string(recover);
 DECLARE_int32(block_size);
+// export
+DECLARE_string(socket);
+DECLARE_int32(port);
+DECLARE_string(bind);
+DECLARE_string(name);
 
 #endif  // TOOLS_CLI_FLAGS_H_

@@ -13,6 +13,7 @@ int RunInfo(const std::vector<std::string>& args);
 int RunCopy(const std::vector<std::string>& args);
 int RunBench(const std::vector<std::string>& args);
 int RunAttach(const std::vector<std::string>& args);
+int RunExport(const std::vector<std::string>& args);
 
 }  // namespace isergw::cli
 

@@ -1,0 +1,141 @@
+// isergw export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT]
+//
+// Serves the volume at URL over NBD in the foreground, for userspace
+// clients (qemu, libnbd's tools, fio's nbd engine): prints the NBD URI as
+// the first stdout line once it accepts connections, serves until SIGTERM
+// or SIGINT, then lets the connections finish what they have in flight,
+// flushes the backend and exits 0.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "iser_client/config/exit_codes.h"
+#include "iser_client/config/url.h"
+#include "nbd/server.h"
+#include "tools/cli/flags.h"
+#include "tools/cli/report.h"
+#include "tools/verbs/verbs.h"
+#include "ublk/file_backend.h"
+#include "ublk/ram_backend.h"
+
+namespace isergw::cli {
+namespace {
+
+constexpr char kExportUsage[] =
+    "usage: isergw export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT] "
+    "[--depth N]";
+
+absl::Status InvalidArgument(std::string message) {
+  return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
+                            iscsi::FailureKind::kInvalidArgument);
+}
+
+// TODO(gateway): switch to gateway::OpenBackend once it lands, for iscsi://
+// and iser:// as well.
+absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const iscsi::ParsedUrl& url) {
+  const uint32_t block_size = static_cast<uint32_t>(FLAGS_block_size);
+  switch (url.scheme) {
+    case iscsi::ParsedUrl::Scheme::kMem: {
+      auto ram = ublk::RamBackend::Create(url.mem_size, block_size == 0 ? 512 : block_size);
+      if (!ram.ok()) return ram.status();
+      return std::unique_ptr<ublk::Backend>(std::move(*ram));
+    }
+    case iscsi::ParsedUrl::Scheme::kFile: {
+      ublk::FileBackendOptions options;
+      options.logical_block_size = block_size;
+      auto file = ublk::FileBackend::Open(url.path, options);
+      if (!file.ok()) return file.status();
+      return std::unique_ptr<ublk::Backend>(std::move(*file));
+    }
+    default:
+      return iscsi::WithFailure(
+          absl::UnimplementedError("export serves file:// and mem:// URLs for now; iSCSI "
+                                   "backends come with the gateway"),
+          iscsi::FailureKind::kInvalidArgument);
+  }
+}
+
+absl::StatusOr<std::string> DefaultSocketPath() {
+  const char* dir = "/run/isergw";
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", strerror(errno)));
+  }
+  return absl::StrCat(dir, "/nbd-", getpid(), ".sock");
+}
+
+}  // namespace
+
+int RunExport(const std::vector<std::string>& args) {
+  if (args.size() != 1) return ReportFailure(InvalidArgument(kExportUsage));
+  if (!FLAGS_socket.empty() && FLAGS_port >= 0) {
+    return ReportFailure(InvalidArgument("give --socket or --port, not both"));
+  }
+  if (FLAGS_port > 65535 || FLAGS_port < -1) {
+    return ReportFailure(InvalidArgument(absl::StrCat("--port ", FLAGS_port, " is out of range")));
+  }
+  if (FLAGS_depth < 1 || FLAGS_depth > 4096) {
+    return ReportFailure(
+        InvalidArgument(absl::StrCat("--depth must be between 1 and 4096, got ", FLAGS_depth)));
+  }
+  if (FLAGS_block_size < 0 || FLAGS_block_size > 4096) {
+    return ReportFailure(InvalidArgument(
+        absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096")));
+  }
+  auto url = iscsi::ParseUrl(args[0]);
+  if (!url.ok()) return ReportFailure(url.status());
+
+  // Signals go to a signalfd, blocked before any connection thread exists.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    return ReportFailure(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+  }
+
+  auto backend = OpenExportBackend(*url);
+  if (!backend.ok()) return ReportFailure(backend.status());
+
+  nbd::ServerOptions options;
+  options.export_name = FLAGS_name;
+  options.depth = static_cast<uint16_t>(FLAGS_depth);
+  if (FLAGS_port >= 0) {
+    options.tcp_port = FLAGS_port;
+    options.bind_address = FLAGS_bind;
+  } else if (!FLAGS_socket.empty()) {
+    options.unix_path = FLAGS_socket;
+  } else {
+    auto path = DefaultSocketPath();
+    if (!path.ok()) return ReportFailure(path.status());
+    options.unix_path = *path;
+  }
+  auto server = nbd::Server::Listen(backend->get(), options);
+  if (!server.ok()) return ReportFailure(server.status());
+
+  printf("%s\n", (*server)->uri().c_str());
+  fflush(stdout);
+  fprintf(stderr, "isergw: exporting %s over NBD (%llu bytes, blocks %u..%u)\n",
+          (*backend)->Describe().c_str(),
+          static_cast<unsigned long long>((*server)->export_info().size),
+          (*server)->export_info().min_block, (*server)->export_info().max_block);
+
+  absl::Status served = (*server)->Serve(signal_fd);
+  server->reset();
+  absl::Status flushed = (*backend)->Flush();
+  close(signal_fd);
+  if (!served.ok()) return ReportFailure(served);
+  if (!flushed.ok()) return ReportFailure(flushed);
+  return 0;
+}
+
+}  // namespace isergw::cli

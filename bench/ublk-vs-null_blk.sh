@@ -9,8 +9,13 @@
 # Under QEMU/TCG the absolute numbers are small; the ratio is the point.
 set -euo pipefail
 source "$ISERGW_REPO/tests/vm/guest-lib.sh"
-ISERGW="${ISERGW_BIN:-$ISERGW_REPO/build-ublk/tools/isergw}"
-[ -x "$ISERGW" ] || vm_fail "isergw not built at $ISERGW (build it in Release for numbers)"
+# The isergw to test: $ISERGW_BIN, else the first one with the attach verb
+# in $ISERGW_BUILD (the suite's Release build), build/release, build-ublk.
+ISERGW="${ISERGW_BIN:-}"
+for b in ${ISERGW_BUILD:-} "$ISERGW_REPO/build/release" "$ISERGW_REPO/build-ublk"; do
+  [ -z "$ISERGW" ] && "$b/tools/isergw" help 2>/dev/null | grep -q attach && ISERGW="$b/tools/isergw"
+done
+[ -x "$ISERGW" ] || vm_fail "isergw is not built (set ISERGW_BIN; build it in Release for numbers)"
 seconds="${1:-15}"
 size_mb=256
 

@@ -34,7 +34,9 @@ ublksrv_ctrl_cmd Header(uint32_t dev_id) {
 
 absl::Status ControlError(ControlCommand command, uint32_t dev_id, int error) {
   std::string what = absl::StrCat("ublk ", ControlCommandName(command));
-  if (dev_id != ~0u) absl::StrAppend(&what, " (device ", dev_id, ")");
+  if (dev_id != ~0u) {
+    absl::StrAppend(&what, " (device ", dev_id, ")");
+  }
   absl::StrAppend(&what, ": ", strerror(error));
   switch (error) {
     case EPERM:
@@ -104,7 +106,9 @@ absl::StatusOr<std::unique_ptr<ControlDevice>> ControlDevice::Open(const char* p
   if (res >= 0) {
     control->features_ = features;
     control->features_known_ = true;
-    if (features & UBLK_F_CMD_IOCTL_ENCODE) control->encoding_ = OpcodeEncoding::kIoctl;
+    if (features & UBLK_F_CMD_IOCTL_ENCODE) {
+      control->encoding_ = OpcodeEncoding::kIoctl;
+    }
   }
   return control;
 }
@@ -130,12 +134,16 @@ int ControlDevice::Send(ControlCommand command, const ublksrv_ctrl_cmd& header) 
   sqe->cmd_op = ControlOpcode(command, encoding_);
   std::memcpy(sqe->cmd, &header, sizeof(header));
   absl::Status run = loop_->RunUntil([&] { return waiter.done; });
-  if (!run.ok()) return -EIO;
+  if (!run.ok()) {
+    return -EIO;
+  }
   return waiter.result;
 }
 
 absl::Status ControlDevice::Check(ControlCommand command, uint32_t dev_id, int result) {
-  if (result >= 0) return absl::OkStatus();
+  if (result >= 0) {
+    return absl::OkStatus();
+  }
   return ControlError(command, dev_id, -result);
 }
 
@@ -145,7 +153,9 @@ absl::StatusOr<ublksrv_ctrl_dev_info> ControlDevice::AddDevice(const ublksrv_ctr
   cmd.addr = reinterpret_cast<uint64_t>(&inout);
   cmd.len = sizeof(inout);
   absl::Status status = Check(ControlCommand::kAddDev, ~0u, Send(ControlCommand::kAddDev, cmd));
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   return inout;
 }
 
@@ -169,7 +179,9 @@ absl::StatusOr<ublk_params> ControlDevice::GetParams(uint32_t dev_id) {
   cmd.len = sizeof(params);
   absl::Status status =
       Check(ControlCommand::kGetParams, dev_id, Send(ControlCommand::kGetParams, cmd));
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   return params;
 }
 
@@ -190,7 +202,9 @@ absl::StatusOr<ublksrv_ctrl_dev_info> ControlDevice::GetDeviceInfo(uint32_t dev_
   cmd.len = sizeof(info);
   absl::Status status =
       Check(ControlCommand::kGetDevInfo, dev_id, Send(ControlCommand::kGetDevInfo, cmd));
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   return info;
 }
 

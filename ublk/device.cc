@@ -27,7 +27,9 @@ constexpr absl::Duration kNodeTimeout = absl::Seconds(10);
 // A process that still runs; a zombie (killed, not yet reaped) does not
 // count: its /dev/ublkcN is already closed.
 bool ProcessRunning(pid_t pid) {
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) {
+    return false;
+  }
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   const size_t paren = text.rfind(')');
@@ -57,24 +59,36 @@ Device::Device(Backend* backend, std::unique_ptr<ControlDevice> control)
 Device::~Device() {
   if (!stopped_) {
     absl::Status status = Stop();
-    if (!status.ok()) LOG(ERROR) << "stopping " << block_path() << ": " << status;
+    if (!status.ok()) {
+      LOG(ERROR) << "stopping " << block_path() << ": " << status;
+    }
   }
-  if (failure_fd_ >= 0) close(failure_fd_);
+  if (failure_fd_ >= 0) {
+    close(failure_fd_);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Device::Create(Backend* backend,
                                                        const DeviceOptions& options) {
   const Geometry& geometry = backend->geometry();
-  if (absl::Status s = ValidateOptions(options, MaxQueuesOnThisMachine()); !s.ok()) return s;
-  if (absl::Status s = ValidateGeometry(geometry); !s.ok()) return s;
+  if (absl::Status s = ValidateOptions(options, MaxQueuesOnThisMachine()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateGeometry(geometry); !s.ok()) {
+    return s;
+  }
   auto control = ControlDevice::Open();
-  if (!control.ok()) return control.status();
+  if (!control.ok()) {
+    return control.status();
+  }
 
   std::unique_ptr<Device> device(new Device(backend, std::move(*control)));
   const uint64_t flags =
       ChooseDeviceFlags(device->control_->features(), device->control_->features_known());
   auto added = device->control_->AddDevice(BuildDeviceInfo(options, geometry, flags));
-  if (!added.ok()) return added.status();
+  if (!added.ok()) {
+    return added.status();
+  }
   device->info_ = *added;
   device->added_ = true;
   device->stopped_ = false;
@@ -88,10 +102,18 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Create(Backend* backend,
   }
   absl::Status status = device->control_->SetParams(
       device->id(), BuildParams(geometry, device->info_.max_io_buf_bytes));
-  if (status.ok()) status = device->OpenCharDevice();
-  if (status.ok()) status = device->StartQueues();
-  if (status.ok()) status = device->control_->StartDevice(device->id(), getpid());
-  if (status.ok()) status = device->WaitForBlockDevice();
+  if (status.ok()) {
+    status = device->OpenCharDevice();
+  }
+  if (status.ok()) {
+    status = device->StartQueues();
+  }
+  if (status.ok()) {
+    status = device->control_->StartDevice(device->id(), getpid());
+  }
+  if (status.ok()) {
+    status = device->WaitForBlockDevice();
+  }
   if (!status.ok()) {
     device->Abandon(true);
     return status;
@@ -102,9 +124,13 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Create(Backend* backend,
 absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32_t dev_id,
                                                         const RecoverOptions& options) {
   const Geometry& geometry = backend->geometry();
-  if (absl::Status s = ValidateGeometry(geometry); !s.ok()) return s;
+  if (absl::Status s = ValidateGeometry(geometry); !s.ok()) {
+    return s;
+  }
   auto control = ControlDevice::Open();
-  if (!control.ok()) return control.status();
+  if (!control.ok()) {
+    return control.status();
+  }
   std::unique_ptr<Device> device(new Device(backend, std::move(*control)));
   ControlDevice& ctl = *device->control_;
 
@@ -122,7 +148,9 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
         absl::StrCat(path, " was not created with user recovery; it cannot be taken over"));
   }
   auto params = ctl.GetParams(dev_id);
-  if (!params.ok()) return params.status();
+  if (!params.ok()) {
+    return params.status();
+  }
   if (params->basic.dev_sectors != geometry.capacity_bytes >> 9) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, " has ", uint64_t{params->basic.dev_sectors} << 9, " bytes but ", backend->Describe(),
@@ -139,7 +167,9 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
   const absl::Time deadline = absl::Now() + options.quiesce_timeout;
   for (;;) {
     info = ctl.GetDeviceInfo(dev_id);
-    if (!info.ok()) return info.status();
+    if (!info.ok()) {
+      return info.status();
+    }
     if (info->state == UBLK_S_DEV_DEAD) {
       return absl::FailedPreconditionError(
           absl::StrCat(path, " is stopped; there is nothing to recover"));
@@ -151,8 +181,12 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
     }
     if (info->state == UBLK_S_DEV_QUIESCED) {
       absl::Status started = ctl.StartUserRecovery(dev_id);
-      if (started.ok()) break;
-      if (!absl::IsUnavailable(started)) return started;
+      if (started.ok()) {
+        break;
+      }
+      if (!absl::IsUnavailable(started)) {
+        return started;
+      }
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -165,9 +199,15 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
   device->added_ = true;
   device->stopped_ = false;
   absl::Status status = device->OpenCharDevice();
-  if (status.ok()) status = device->StartQueues();
-  if (status.ok()) status = ctl.EndUserRecovery(dev_id, getpid());
-  if (status.ok()) status = device->WaitForBlockDevice();
+  if (status.ok()) {
+    status = device->StartQueues();
+  }
+  if (status.ok()) {
+    status = ctl.EndUserRecovery(dev_id, getpid());
+  }
+  if (status.ok()) {
+    status = device->WaitForBlockDevice();
+  }
   if (!status.ok()) {
     // Leave the device for another attempt: another server may recover it.
     device->Abandon(false);
@@ -181,7 +221,9 @@ absl::Status Device::OpenCharDevice() {
   const absl::Time deadline = absl::Now() + kNodeTimeout;
   for (;;) {
     char_fd_ = open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (char_fd_ >= 0) return absl::OkStatus();
+    if (char_fd_ >= 0) {
+      return absl::OkStatus();
+    }
     const int error = errno;
     if (error != ENOENT || absl::Now() >= deadline) {
       return absl::InternalError(absl::StrCat("cannot open ", path, ": ", strerror(error)));
@@ -203,7 +245,9 @@ absl::Status Device::StartQueues() {
     config.events = this;
     auto queue = std::make_unique<Queue>(config);
     absl::Status status = queue->Start();
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      return status;
+    }
     queues_.push_back(std::move(queue));
   }
   return absl::OkStatus();
@@ -223,8 +267,12 @@ absl::Status Device::WaitForBlockDevice() {
 }
 
 void Device::StopQueues() {
-  for (auto& queue : queues_) queue->RequestStop();
-  for (auto& queue : queues_) queue->Join();
+  for (auto& queue : queues_) {
+    queue->RequestStop();
+  }
+  for (auto& queue : queues_) {
+    queue->Join();
+  }
   queues_.clear();
   if (char_fd_ >= 0) {
     close(char_fd_);
@@ -237,27 +285,37 @@ void Device::Abandon(bool delete_device) {
   if (delete_device && !queues_.empty()) {
     // STOP_DEV aborts the fetches of a device that never started, too.
     absl::Status s = control_->StopDevice(id());
-    if (!s.ok()) LOG(WARNING) << s;
+    if (!s.ok()) {
+      LOG(WARNING) << s;
+    }
   }
   StopQueues();
   if (delete_device && added_) {
     absl::Status s = control_->DeleteDevice(id());
-    if (!s.ok()) LOG(ERROR) << "could not delete ublk device " << id() << ": " << s;
+    if (!s.ok()) {
+      LOG(ERROR) << "could not delete ublk device " << id() << ": " << s;
+    }
   }
   added_ = false;
 }
 
 absl::Status Device::Stop() {
-  if (stopped_) return absl::OkStatus();
+  if (stopped_) {
+    return absl::OkStatus();
+  }
   stopped_ = true;
   // The block layer drains in-flight requests through the running queues;
   // the driver then aborts every fetch and the queue threads end.
   absl::Status status = control_->StopDevice(id());
   StopQueues();
   absl::Status flushed = backend_->Flush();
-  if (status.ok()) status = flushed;
+  if (status.ok()) {
+    status = flushed;
+  }
   absl::Status deleted = control_->DeleteDevice(id());
-  if (status.ok()) status = deleted;
+  if (status.ok()) {
+    status = deleted;
+  }
   added_ = false;
   return status;
 }

@@ -26,7 +26,9 @@ class FileQueue final : public QueueBackend {
   FileQueue(int fd, const QueueContext& context)
       : fd_(fd), loop_(context.loop), sink_(context.sink) {
     ops_.resize(context.depth);
-    for (Op& op : ops_) op.queue = this;
+    for (Op& op : ops_) {
+      op.queue = this;
+    }
   }
 
   void Submit(const IoRequest& io) override {
@@ -59,7 +61,9 @@ class FileQueue final : public QueueBackend {
       case IoOp::kWrite:
         io_uring_prep_write(sqe, fd_, static_cast<char*>(io.buffer) + op.done, io.length - op.done,
                             io.offset + op.done);
-        if (io.fua) sqe->rw_flags = RWF_DSYNC;
+        if (io.fua) {
+          sqe->rw_flags = RWF_DSYNC;
+        }
         break;
       case IoOp::kFlush:
         io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC);
@@ -134,12 +138,16 @@ absl::StatusOr<std::unique_ptr<FileBackend>> FileBackend::Open(const std::string
     // The filesystem has no O_DIRECT (tmpfs before 6.6, some FUSE): buffered.
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
     file->direct_ = false;
-    if (fd >= 0) LOG(WARNING) << path << ": no O_DIRECT on this filesystem; using buffered I/O";
+    if (fd >= 0) {
+      LOG(WARNING) << path << ": no O_DIRECT on this filesystem; using buffered I/O";
+    }
   }
   if (fd < 0) {
     const int error = errno;
     std::string what = absl::StrCat("cannot open ", path, ": ", strerror(error));
-    if (error == ENOENT) return absl::NotFoundError(what);
+    if (error == ENOENT) {
+      return absl::NotFoundError(what);
+    }
     if (error == EACCES || error == EPERM || error == EROFS) {
       return absl::PermissionDeniedError(what);
     }
@@ -168,12 +176,16 @@ absl::StatusOr<std::unique_ptr<FileBackend>> FileBackend::Open(const std::string
     device_pbs = pbs;
   } else if (S_ISREG(st.st_mode)) {
     size = static_cast<uint64_t>(st.st_size);
-    if (st.st_blksize > 0) device_pbs = static_cast<uint32_t>(st.st_blksize);
+    if (st.st_blksize > 0) {
+      device_pbs = static_cast<uint32_t>(st.st_blksize);
+    }
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is neither a regular file nor a block device"));
   }
-  if (size == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": size is zero"));
+  if (size == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": size is zero"));
+  }
 
   g.logical_block_size = options.logical_block_size != 0 ? options.logical_block_size : device_lbs;
   if (file->direct_ && g.logical_block_size < device_lbs) {
@@ -206,7 +218,9 @@ absl::StatusOr<std::unique_ptr<FileBackend>> FileBackend::Open(const std::string
 }
 
 FileBackend::~FileBackend() {
-  if (fd_ >= 0) close(fd_);
+  if (fd_ >= 0) {
+    close(fd_);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<QueueBackend>> FileBackend::OpenQueue(const QueueContext& context) {

@@ -19,7 +19,9 @@ absl::Status DecodeIoDesc(const ublksrv_io_desc& desc, uint16_t tag, void* buffe
     case UBLK_IO_OP_WRITE:
       io.op = IoOp::kWrite;
       io.fua = (flags & UBLK_IO_F_FUA) != 0;
-      if (geometry.read_only) return absl::PermissionDeniedError("write to a read-only device");
+      if (geometry.read_only) {
+        return absl::PermissionDeniedError("write to a read-only device");
+      }
       break;
     case UBLK_IO_OP_FLUSH:
       io.op = IoOp::kFlush;

@@ -20,12 +20,16 @@ bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 uint8_t Log2(uint32_t power_of_two) {
   uint8_t shift = 0;
-  while ((1u << shift) < power_of_two) ++shift;
+  while ((1u << shift) < power_of_two) {
+    ++shift;
+  }
   return shift;
 }
 
 absl::Status ValidateOptions(const DeviceOptions& options, uint32_t max_queues) {
-  if (options.queues == 0) return absl::InvalidArgumentError("--queues must be at least 1");
+  if (options.queues == 0) {
+    return absl::InvalidArgumentError("--queues must be at least 1");
+  }
   const uint32_t limit = std::min(max_queues, kMaxQueues);
   if (options.queues > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -49,7 +53,9 @@ absl::Status ValidateGeometry(const Geometry& g) {
     return absl::InvalidArgumentError(absl::StrCat(
         "physical block size ", pbs, " is not a power of two between ", lbs, " and 65536"));
   }
-  if (g.capacity_bytes == 0) return absl::InvalidArgumentError("size is zero");
+  if (g.capacity_bytes == 0) {
+    return absl::InvalidArgumentError("size is zero");
+  }
   if (g.capacity_bytes % lbs != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("size ", g.capacity_bytes, " is not a multiple of the block size ", lbs));
@@ -94,9 +100,11 @@ uint32_t MaxQueuesOnThisMachine() {
         any = true;
       }
     }
-    if (any) return highest + 1;
+    if (any) {
+      return highest + 1;
+    }
   }
-  long n = sysconf(_SC_NPROCESSORS_CONF);
+  const int64_t n = sysconf(_SC_NPROCESSORS_CONF);
   return n > 0 ? static_cast<uint32_t>(n) : 1;
 }
 

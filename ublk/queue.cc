@@ -76,6 +76,7 @@ class QueueRunner final : public QueueSink {
   uint32_t live_ = 0;     // tags not kGone
   uint32_t serving_ = 0;  // tags kServing
   bool failed_ = false;   // backend gave up: fail requests without it
+  bool fixed_char_fd_ = false;
 };
 
 QueueRunner::~QueueRunner() {
@@ -84,7 +85,9 @@ QueueRunner::~QueueRunner() {
   // driver and the ring pointed at.
   backend_.reset();
   loop_.reset();
-  if (descs_ != nullptr) munmap(const_cast<ublksrv_io_desc*>(descs_), descs_bytes_);
+  if (descs_ != nullptr) {
+    munmap(const_cast<ublksrv_io_desc*>(descs_), descs_bytes_);
+  }
 }
 
 absl::Status QueueRunner::Setup() {
@@ -92,11 +95,18 @@ absl::Status QueueRunner::Setup() {
   uring::EventLoop::Options options;
   // Per tag one ublk command and (for io_uring backends) one backend SQE.
   unsigned entries = 16;
-  while (entries < 2u * depth + 8) entries <<= 1;
+  while (entries < 2u * depth + 8) {
+    entries <<= 1;
+  }
   options.entries = entries;
   auto loop = uring::EventLoop::Create(options);
-  if (!loop.ok()) return loop.status();
+  if (!loop.ok()) {
+    return loop.status();
+  }
   loop_ = std::move(*loop);
+  // /dev/ublkcN as fixed file 0: the driver's commands skip the per-SQE
+  // file lookup (ublksrv does the same). Without it, plain fds work too.
+  fixed_char_fd_ = io_uring_register_files(loop_->ring(), &config_.char_fd, 1) == 0;
 
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   descs_bytes_ = DescriptorAreaBytes(depth, page);
@@ -116,7 +126,9 @@ absl::Status QueueRunner::Setup() {
   context.loop = loop_.get();
   context.sink = this;
   auto backend = config_.backend->OpenQueue(context);
-  if (!backend.ok()) return backend.status();
+  if (!backend.ok()) {
+    return backend.status();
+  }
   backend_ = std::move(*backend);
 
   slots_.resize(depth);
@@ -128,7 +140,9 @@ absl::Status QueueRunner::Setup() {
     if (slot.buffer == nullptr) {
       if (default_buffers_.tags() == 0) {
         auto buffers = TagBuffers::Allocate(depth, config_.buffer_bytes);
-        if (!buffers.ok()) return buffers.status();
+        if (!buffers.ok()) {
+          return buffers.status();
+        }
         default_buffers_ = std::move(*buffers);
       }
       slot.buffer = default_buffers_.buffer(tag);
@@ -144,7 +158,9 @@ absl::Status QueueRunner::Setup() {
   // Submit now: the driver checks a fetch while taking it, so refusals are
   // already in the completion queue when the submit returns.
   auto ran = loop_->RunOnce(false);
-  if (!ran.ok()) return ran.status();
+  if (!ran.ok()) {
+    return ran.status();
+  }
   if (live_ != depth) {
     return absl::InternalError(absl::StrCat("queue ", config_.queue_id, ": the driver refused ",
                                             depth - live_, " of ", depth, " fetches"));
@@ -159,8 +175,12 @@ void QueueRunner::ArmWaker() {
 }
 
 void QueueRunner::OnWake(int32_t res) {
-  if (res < 0 && res != -EINTR && res != -EAGAIN) return;  // ring going away
-  if (!queue_->stop_requested_.load(std::memory_order_acquire)) ArmWaker();
+  if (res < 0 && res != -EINTR && res != -EAGAIN) {
+    return;  // ring going away
+  }
+  if (!queue_->stop_requested_.load(std::memory_order_acquire)) {
+    ArmWaker();
+  }
 }
 
 void QueueRunner::SendCommand(TagSlot& slot, IoCommand command, int32_t result) {
@@ -169,7 +189,12 @@ void QueueRunner::SendCommand(TagSlot& slot, IoCommand command, int32_t result) 
   std::memset(sqe, 0, sizeof(*sqe));
   sqe->user_data = user_data;
   sqe->opcode = IORING_OP_URING_CMD;
-  sqe->fd = config_.char_fd;
+  if (fixed_char_fd_) {
+    sqe->fd = 0;
+    sqe->flags |= IOSQE_FIXED_FILE;
+  } else {
+    sqe->fd = config_.char_fd;
+  }
   sqe->cmd_op = IoOpcode(command, config_.encoding);
   ublksrv_io_cmd cmd{};
   cmd.q_id = config_.queue_id;
@@ -225,12 +250,16 @@ void QueueRunner::CompleteIo(uint16_t tag, int32_t result) {
   }
   --serving_;
   queue_->served_.fetch_add(1, std::memory_order_relaxed);
-  if (result < 0) queue_->failed_.fetch_add(1, std::memory_order_relaxed);
+  if (result < 0) {
+    queue_->failed_.fetch_add(1, std::memory_order_relaxed);
+  }
   SendCommand(slot, IoCommand::kCommitAndFetchReq, result);
 }
 
 void QueueRunner::FailQueue(absl::Status why) {
-  if (failed_) return;
+  if (failed_) {
+    return;
+  }
   failed_ = true;
   LOG(ERROR) << "ublk queue " << config_.queue_id << ": backend failed: " << why;
   config_.events->OnQueueFailed(config_.queue_id, why);
@@ -254,12 +283,16 @@ Queue::Queue(const QueueConfig& config) : config_(config) {}
 Queue::~Queue() {
   RequestStop();
   Join();
-  if (wake_fd_ >= 0) close(wake_fd_);
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
+  }
 }
 
 absl::Status Queue::Start() {
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
+  if (wake_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
+  }
   std::promise<absl::Status> ready;
   std::future<absl::Status> setup = ready.get_future();
   thread_ = std::thread([this, &ready] {
@@ -269,10 +302,14 @@ absl::Status Queue::Start() {
     absl::Status status = runner.Setup();
     const bool ok = status.ok();
     ready.set_value(std::move(status));
-    if (ok) runner.Serve();
+    if (ok) {
+      runner.Serve();
+    }
   });
   absl::Status status = setup.get();
-  if (!status.ok()) Join();
+  if (!status.ok()) {
+    Join();
+  }
   return status;
 }
 
@@ -286,7 +323,9 @@ void Queue::RequestStop() {
 }
 
 void Queue::Join() {
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 }  // namespace isergw::ublk

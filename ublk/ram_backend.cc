@@ -36,7 +36,9 @@ absl::StatusOr<std::unique_ptr<RamBackend>> RamBackend::Create(uint64_t size,
   g.discard_granularity = 4096 > logical_block_size ? 4096 : logical_block_size;
   g.max_discard_bytes = 64u << 20;
   g.max_write_zeroes_bytes = 64u << 20;
-  if (absl::Status s = ValidateGeometry(g); !s.ok()) return s;
+  if (absl::Status s = ValidateGeometry(g); !s.ok()) {
+    return s;
+  }
   void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (data == MAP_FAILED) {
@@ -49,7 +51,9 @@ absl::StatusOr<std::unique_ptr<RamBackend>> RamBackend::Create(uint64_t size,
 }
 
 RamBackend::~RamBackend() {
-  if (data_ != nullptr) munmap(data_, mapped_);
+  if (data_ != nullptr) {
+    munmap(data_, mapped_);
+  }
 }
 
 std::string RamBackend::Describe() const {

@@ -34,7 +34,9 @@ TagBuffers::TagBuffers(TagBuffers&& other) noexcept { *this = std::move(other); 
 
 TagBuffers& TagBuffers::operator=(TagBuffers&& other) noexcept {
   if (this != &other) {
-    if (base_ != nullptr) munmap(base_, mapped_);
+    if (base_ != nullptr) {
+      munmap(base_, mapped_);
+    }
     base_ = std::exchange(other.base_, nullptr);
     mapped_ = std::exchange(other.mapped_, 0);
     stride_ = std::exchange(other.stride_, 0);
@@ -44,7 +46,9 @@ TagBuffers& TagBuffers::operator=(TagBuffers&& other) noexcept {
 }
 
 TagBuffers::~TagBuffers() {
-  if (base_ != nullptr) munmap(base_, mapped_);
+  if (base_ != nullptr) {
+    munmap(base_, mapped_);
+  }
 }
 
 }  // namespace isergw::ublk

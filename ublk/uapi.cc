@@ -4,7 +4,9 @@ namespace isergw::ublk {
 
 uint32_t ControlOpcode(ControlCommand command, OpcodeEncoding encoding) {
   const uint32_t nr = static_cast<uint32_t>(command);
-  if (encoding == OpcodeEncoding::kLegacy) return nr;
+  if (encoding == OpcodeEncoding::kLegacy) {
+    return nr;
+  }
   switch (command) {
     case ControlCommand::kGetDevInfo:
     case ControlCommand::kGetParams:
@@ -17,7 +19,9 @@ uint32_t ControlOpcode(ControlCommand command, OpcodeEncoding encoding) {
 
 uint32_t IoOpcode(IoCommand command, OpcodeEncoding encoding) {
   const uint32_t nr = static_cast<uint32_t>(command);
-  if (encoding == OpcodeEncoding::kLegacy) return nr;
+  if (encoding == OpcodeEncoding::kLegacy) {
+    return nr;
+  }
   return _IOWR('u', nr, struct ublksrv_io_cmd);
 }
 

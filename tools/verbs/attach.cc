@@ -54,14 +54,18 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const iscsi::ParsedUr
   switch (url.scheme) {
     case iscsi::ParsedUrl::Scheme::kMem: {
       auto ram = ublk::RamBackend::Create(url.mem_size, block_size == 0 ? 512 : block_size);
-      if (!ram.ok()) return ram.status();
+      if (!ram.ok()) {
+        return ram.status();
+      }
       return std::unique_ptr<ublk::Backend>(std::move(*ram));
     }
     case iscsi::ParsedUrl::Scheme::kFile: {
       ublk::FileBackendOptions options;
       options.logical_block_size = block_size;
       auto file = ublk::FileBackend::Open(url.path, options);
-      if (!file.ok()) return file.status();
+      if (!file.ok()) {
+        return file.status();
+      }
       return std::unique_ptr<ublk::Backend>(std::move(*file));
     }
     default:
@@ -79,10 +83,14 @@ absl::Status Serve(const ublk::Device& device, int signal_fd) {
   for (;;) {
     int n = poll(fds, 2, -1);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));
     }
-    if (fds[1].revents & POLLIN) return device.failure();
+    if (fds[1].revents & POLLIN) {
+      return device.failure();
+    }
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       ssize_t got = read(signal_fd, &info, sizeof(info));
@@ -95,7 +103,9 @@ absl::Status Serve(const ublk::Device& device, int signal_fd) {
 }  // namespace
 
 int RunAttach(const std::vector<std::string>& args) {
-  if (args.size() != 1) return Fail(InvalidArgument(kAttachUsage));
+  if (args.size() != 1) {
+    return Fail(InvalidArgument(kAttachUsage));
+  }
   if (!FLAGS_foreground) {
     return Fail(InvalidArgument(
         "attach has no background mode yet: pass --foreground (the daemon comes later)"));
@@ -108,11 +118,15 @@ int RunAttach(const std::vector<std::string>& args) {
                                              ", got ", FLAGS_depth)));
   }
   auto url = iscsi::ParseUrl(args[0]);
-  if (!url.ok()) return Fail(url.status());
+  if (!url.ok()) {
+    return Fail(url.status());
+  }
   std::optional<uint32_t> recover_id;
   if (!FLAGS_recover.empty()) {
     auto id = ublk::ParseDevicePath(FLAGS_recover);
-    if (!id.ok()) return Fail(id.status());
+    if (!id.ok()) {
+      return Fail(id.status());
+    }
     recover_id = *id;
   }
 
@@ -125,10 +139,14 @@ int RunAttach(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (signal_fd < 0) return Fail(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+  if (signal_fd < 0) {
+    return Fail(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+  }
 
   auto backend = OpenBackend(*url);
-  if (!backend.ok()) return Fail(backend.status());
+  if (!backend.ok()) {
+    return Fail(backend.status());
+  }
 
   absl::StatusOr<std::unique_ptr<ublk::Device>> device;
   if (recover_id) {
@@ -139,7 +157,9 @@ int RunAttach(const std::vector<std::string>& args) {
     options.depth = static_cast<uint16_t>(FLAGS_depth);
     device = ublk::Device::Create(backend->get(), options);
   }
-  if (!device.ok()) return Fail(device.status());
+  if (!device.ok()) {
+    return Fail(device.status());
+  }
 
   printf("%s\n", (*device)->block_path().c_str());
   fflush(stdout);
@@ -152,8 +172,12 @@ int RunAttach(const std::vector<std::string>& args) {
   absl::Status stopped = (*device)->Stop();
   device->reset();
   close(signal_fd);
-  if (!served.ok()) return Fail(served);
-  if (!stopped.ok()) return Fail(stopped);
+  if (!served.ok()) {
+    return Fail(served);
+  }
+  if (!stopped.ok()) {
+    return Fail(stopped);
+  }
   return 0;
 }
 

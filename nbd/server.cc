@@ -32,19 +32,17 @@ absl::Status Errno(const std::string& what) {
 }
 
 // Serves one client on this thread until it ends.
-void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, uint16_t queue_id,
-                 uint16_t depth, std::atomic<bool>* done) {
+void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, ConnectionOptions options,
+                 std::atomic<bool>* done) {
   uring::EventLoop::Options loop_options;
   loop_options.entries = 256;
   auto loop = uring::EventLoop::Create(loop_options);
   if (!loop.ok()) {
     LOG(ERROR) << "NBD connection: " << loop.status().message();
+    shutdown(fd, SHUT_RDWR);
     done->store(true);
     return;
   }
-  ConnectionOptions options;
-  options.queue_id = queue_id;
-  options.depth = depth;
   {
     Connection connection(fd, loop->get(), backend, info, options);
     absl::Status started = connection.Start();
@@ -58,6 +56,9 @@ void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, uint16_
       }
     }
   }
+  // The client sees the end now; the fd itself is closed by the listener
+  // thread once this thread is joined.
+  shutdown(fd, SHUT_RDWR);
   done->store(true, std::memory_order_release);
 }
 
@@ -116,7 +117,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
       unlink(options.unix_path.c_str());
     }
     // Root-only from the moment it exists: no window with wider permissions.
-    const mode_t old_mask = umask(0077);
+    const mode_t old_mask = umask(0177);
     const int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     umask(old_mask);
     if (bound != 0) return Errno(absl::StrCat("bind ", options.unix_path));
@@ -213,8 +214,11 @@ void Server::Accept() {
   auto worker = std::make_unique<Worker>();
   worker->fd = fd;
   Worker* w = worker.get();
-  const uint16_t queue_id = next_queue_id_++;
-  w->thread = std::thread(ServeClient, fd, backend_, &export_, queue_id, options_.depth, &w->done);
+  ConnectionOptions connection;
+  connection.queue_id = next_queue_id_++;
+  connection.depth = options_.depth;
+  connection.handshake_timeout = options_.handshake_timeout;
+  w->thread = std::thread(ServeClient, fd, backend_, &export_, connection, &w->done);
   workers_.push_back(std::move(worker));
   ++connections_served_;
 }

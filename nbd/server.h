@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "nbd/handshake.h"
 #include "ublk/backend.h"
 
@@ -28,6 +29,7 @@ struct ServerOptions {
   std::string export_name;
   uint16_t depth = 64;            // requests in flight per connection
   uint32_t max_connections = 64;  // more are closed at once
+  absl::Duration handshake_timeout = absl::Seconds(10);
 };
 
 class Server {

@@ -1,0 +1,410 @@
+// The server end to end over a Unix socket, with a raw client that can do
+// what well-behaved clients never do.
+#include "nbd/server.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "nbd/codec.h"
+#include "nbd/protocol.h"
+#include "ublk/ram_backend.h"
+
+namespace isergw::nbd {
+namespace {
+
+constexpr uint64_t kSize = 1 << 20;
+
+class RawClient {
+ public:
+  explicit RawClient(const std::string& path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    timeval tv{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~RawClient() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  void Send(const void* data, size_t n) {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      ssize_t sent = send(fd_, p, n, MSG_NOSIGNAL);
+      if (sent <= 0) return;
+      p += sent;
+      n -= static_cast<size_t>(sent);
+    }
+  }
+  void Send(const std::string& s) { Send(s.data(), s.size()); }
+  // False on EOF (or timeout) before `n` bytes.
+  bool Recv(void* data, size_t n) {
+    char* p = static_cast<char*>(data);
+    while (n > 0) {
+      ssize_t got = recv(fd_, p, n, 0);
+      if (got <= 0) return false;
+      p += got;
+      n -= static_cast<size_t>(got);
+    }
+    return true;
+  }
+  // True if the server closed the connection (EOF) with nothing more sent.
+  bool SeesEof() {
+    char c;
+    return recv(fd_, &c, 1, 0) == 0;
+  }
+
+  // Fixed newstyle, optional structured replies, then GO for `name`.
+  bool Handshake(bool structured, const std::string& name = "vol") {
+    uint8_t greeting[18];
+    if (!Recv(greeting, sizeof(greeting))) return false;
+    if (GetBe64(greeting) != kNbdMagic) return false;
+    uint8_t flags[4];
+    PutBe32(flags, kClientFlagFixedNewstyle | kClientFlagNoZeroes);
+    Send(flags, 4);
+    if (structured) {
+      SendOption(kOptStructuredReply, "");
+      if (ReadOptionReplies() != kRepAck) return false;
+    }
+    std::string go(4, '\0');
+    PutBe32(reinterpret_cast<uint8_t*>(go.data()), static_cast<uint32_t>(name.size()));
+    go += name;
+    go += std::string(2, '\0');
+    SendOption(kOptGo, go);
+    return ReadOptionReplies() == kRepAck;
+  }
+  void SendOption(uint32_t option, const std::string& data) {
+    uint8_t h[16];
+    PutBe64(h, kIHaveOpt);
+    PutBe32(h + 8, option);
+    PutBe32(h + 12, static_cast<uint32_t>(data.size()));
+    Send(h, 16);
+    Send(data);
+  }
+  // Reads replies up to the final one; returns its type (0 on EOF).
+  uint32_t ReadOptionReplies() {
+    for (;;) {
+      uint8_t h[20];
+      if (!Recv(h, 20)) return 0;
+      std::string data(GetBe32(h + 16), '\0');
+      if (!Recv(data.data(), data.size())) return 0;
+      const uint32_t type = GetBe32(h + 12);
+      if (type == kRepInfo) {
+        const auto* d = reinterpret_cast<const uint8_t*>(data.data());
+        if (GetBe16(d) == kInfoExport) size_ = GetBe64(d + 2);
+        continue;
+      }
+      return type;
+    }
+  }
+
+  void Request(uint16_t type, uint64_t offset, uint32_t length, uint64_t cookie, uint16_t flags = 0,
+               const void* payload = nullptr) {
+    RequestHeader h;
+    h.type = type;
+    h.flags = flags;
+    h.cookie = cookie;
+    h.offset = offset;
+    h.length = length;
+    uint8_t wire[kRequestHeaderBytes];
+    EncodeRequestHeader(h, wire);
+    Send(wire, sizeof(wire));
+    if (payload) Send(payload, length);
+  }
+  // A simple reply; fills `data` for a successful read. Returns the error,
+  // or -1 on EOF / wrong magic.
+  int64_t SimpleReply(uint64_t* cookie, void* data = nullptr, size_t length = 0) {
+    uint8_t r[kSimpleReplyBytes];
+    if (!Recv(r, sizeof(r)) || GetBe32(r) != kSimpleReplyMagic) return -1;
+    *cookie = GetBe64(r + 8);
+    const uint32_t error = GetBe32(r + 4);
+    if (error == 0 && data && !Recv(data, length)) return -1;
+    return error;
+  }
+  // One structured chunk (all of this server's replies are single chunks).
+  int64_t StructuredReply(uint64_t* cookie, std::string* payload) {
+    uint8_t r[kStructuredHeaderBytes];
+    if (!Recv(r, sizeof(r)) || GetBe32(r) != kStructuredReplyMagic) return -1;
+    if ((GetBe16(r + 4) & kReplyFlagDone) == 0) return -1;
+    *cookie = GetBe64(r + 8);
+    payload->assign(GetBe32(r + 16), '\0');
+    if (!Recv(payload->data(), payload->size())) return -1;
+    if (GetBe16(r + 6) == kReplyTypeError) {
+      return GetBe32(reinterpret_cast<const uint8_t*>(payload->data()));
+    }
+    return 0;
+  }
+
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  uint64_t size_ = 0;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ram = ublk::RamBackend::Create(kSize, 512);
+    ASSERT_TRUE(ram.ok());
+    ram_ = std::move(*ram);
+    path_ = absl::StrCat(::testing::TempDir(), "/nbd-test-", getpid(), "-",
+                         ::testing::UnitTest::GetInstance()->random_seed(), ".sock");
+  }
+  void StartServer(uint16_t depth = 16) {
+    ServerOptions options;
+    options.unix_path = path_;
+    options.export_name = "vol";
+    options.depth = depth;
+    options.handshake_timeout = absl::Milliseconds(300);
+    auto server = Server::Listen(ram_.get(), options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    thread_ = std::thread([this] { served_ = server_->Serve(stop_fd_); });
+  }
+  void TearDown() override {
+    if (server_) {
+      uint64_t one = 1;
+      ASSERT_EQ(write(stop_fd_, &one, sizeof(one)), 8);
+      thread_.join();
+      EXPECT_TRUE(served_.ok());
+      close(stop_fd_);
+    }
+  }
+  bool RamIsZero(uint64_t offset, uint64_t length) {
+    for (uint64_t i = 0; i < length; ++i) {
+      if (ram_->data()[offset + i] != 0) return false;
+    }
+    return true;
+  }
+  // A client is still served properly (the server carries on).
+  void ExpectServerServes() {
+    RawClient c(path_);
+    ASSERT_TRUE(c.Handshake(false));
+    std::vector<uint8_t> data(512, 0x5a), back(512);
+    c.Request(kCmdWrite, kSize - 512, 512, 1, 0, data.data());
+    uint64_t cookie = 0;
+    ASSERT_EQ(c.SimpleReply(&cookie), 0);
+    c.Request(kCmdRead, kSize - 512, 512, 2);
+    ASSERT_EQ(c.SimpleReply(&cookie, back.data(), back.size()), 0);
+    EXPECT_EQ(cookie, 2u);
+    EXPECT_EQ(back, data);
+  }
+
+  std::unique_ptr<ublk::RamBackend> ram_;
+  std::string path_;
+  std::unique_ptr<Server> server_;
+  int stop_fd_ = -1;
+  std::thread thread_;
+  absl::Status served_;
+};
+
+TEST_F(ServerTest, SocketIsRootOnlyAndUriNamesIt) {
+  StartServer();
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(server_->uri(), absl::StrCat("nbd+unix:///vol?socket=", path_));
+}
+
+TEST_F(ServerTest, SimpleRepliesDataRoundTrip) {
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  EXPECT_EQ(c.size(), kSize);
+  std::vector<uint8_t> data(8192);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+  c.Request(kCmdWrite, 4096, 8192, 11, kCmdFlagFua, data.data());
+  uint64_t cookie = 0;
+  ASSERT_EQ(c.SimpleReply(&cookie), 0);
+  EXPECT_EQ(cookie, 11u);
+  EXPECT_EQ(std::memcmp(ram_->data() + 4096, data.data(), data.size()), 0);
+  std::vector<uint8_t> back(8192);
+  c.Request(kCmdRead, 4096, 8192, 12);
+  ASSERT_EQ(c.SimpleReply(&cookie, back.data(), back.size()), 0);
+  EXPECT_EQ(back, data);
+  c.Request(kCmdFlush, 0, 0, 13);
+  ASSERT_EQ(c.SimpleReply(&cookie), 0);
+  EXPECT_EQ(cookie, 13u);
+  c.Request(kCmdDisc, 0, 0, 14);
+  EXPECT_TRUE(c.SeesEof());
+}
+
+TEST_F(ServerTest, StructuredRepliesTrimZeroesAndErrors) {
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(true));
+  std::vector<uint8_t> data(4096, 0xee);
+  c.Request(kCmdWrite, 0, 4096, 1, 0, data.data());
+  uint64_t cookie = 0;
+  std::string payload;
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  c.Request(kCmdRead, 0, 4096, 2, kCmdFlagDf);
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  ASSERT_EQ(payload.size(), 8u + 4096u);  // offset, then data
+  EXPECT_EQ(GetBe64(reinterpret_cast<const uint8_t*>(payload.data())), 0u);
+  EXPECT_EQ(payload.substr(8), std::string(4096, '\xee'));
+  c.Request(kCmdWriteZeroes, 1024, 2048, 3, kCmdFlagNoHole | kCmdFlagFua);
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  EXPECT_TRUE(RamIsZero(1024, 2048));
+  EXPECT_EQ(ram_->data()[1023], 0xee);
+  EXPECT_EQ(ram_->data()[3072], 0xee);
+  c.Request(kCmdTrim, 0, 4096, 4);
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  c.Request(kCmdCache, 0, 4096, 5);
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  EXPECT_EQ(cookie, 5u);
+  // Errors come as error chunks and the connection goes on.
+  c.Request(kCmdRead, kSize, 512, 6);
+  EXPECT_EQ(c.StructuredReply(&cookie, &payload), kEinval);
+  c.Request(42, 0, 512, 7);
+  EXPECT_EQ(c.StructuredReply(&cookie, &payload), kEinval);
+  EXPECT_EQ(cookie, 7u);
+  c.Request(kCmdRead, 0, 1 << 20, 8);  // above the maximum block size
+  EXPECT_EQ(c.StructuredReply(&cookie, &payload), kEoverflow);
+  c.Request(kCmdRead, 0, 512, 9);
+  ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
+  EXPECT_EQ(cookie, 9u);
+}
+
+TEST_F(ServerTest, RejectedWritesWriteNothing) {
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  std::vector<uint8_t> data(1024, 0x77);
+  uint64_t cookie = 0;
+  c.Request(kCmdWrite, kSize - 512, 1024, 1, 0, data.data());  // past the end
+  EXPECT_EQ(c.SimpleReply(&cookie), kEnospc);
+  c.Request(kCmdWrite, 100, 512, 2, 0, data.data());  // misaligned
+  EXPECT_EQ(c.SimpleReply(&cookie), kEinval);
+  c.Request(kCmdWrite, 0, 512, 3, 0x40, data.data());  // unknown flag
+  EXPECT_EQ(c.SimpleReply(&cookie), kEinval);
+  EXPECT_TRUE(RamIsZero(0, kSize));
+  // The payloads were consumed: the stream is still in step.
+  c.Request(kCmdFlush, 0, 0, 4);
+  EXPECT_EQ(c.SimpleReply(&cookie), 0);
+  EXPECT_EQ(cookie, 4u);
+}
+
+TEST_F(ServerTest, BadMagicDropsOnlyThatClient) {
+  StartServer();
+  RawClient good(path_);
+  ASSERT_TRUE(good.Handshake(false));
+  RawClient bad(path_);
+  ASSERT_TRUE(bad.Handshake(false));
+  bad.Send(std::string(28, 'x'));
+  EXPECT_TRUE(bad.SeesEof());
+  uint64_t cookie = 0;
+  good.Request(kCmdFlush, 0, 0, 9);
+  EXPECT_EQ(good.SimpleReply(&cookie), 0);
+  ExpectServerServes();
+}
+
+TEST_F(ServerTest, OversizedWriteDropsTheClientUnwritten) {
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  std::vector<uint8_t> data(1 << 20, 0x66);
+  c.Request(kCmdWrite, 0, static_cast<uint32_t>(data.size()), 1, 0, data.data());
+  EXPECT_TRUE(c.SeesEof());
+  EXPECT_TRUE(RamIsZero(0, kSize));
+  ExpectServerServes();
+}
+
+TEST_F(ServerTest, ClientVanishingMidWriteWritesNothing) {
+  StartServer();
+  {
+    RawClient c(path_);
+    ASSERT_TRUE(c.Handshake(false));
+    std::vector<uint8_t> data(65536, 0x99);
+    c.Request(kCmdWrite, 0, 131072, 1);
+    c.Send(data.data(), data.size());  // half the payload, then gone
+  }
+  {
+    RawClient c(path_);
+    ASSERT_TRUE(c.Handshake(false));
+    uint8_t half_header[10] = {0x25, 0x60, 0x95, 0x13};
+    c.Send(half_header, sizeof(half_header));
+  }
+  usleep(100 * 1000);
+  EXPECT_TRUE(RamIsZero(0, kSize));
+  ExpectServerServes();
+}
+
+TEST_F(ServerTest, PipelinedRequestsBeyondDepthAllAnswered) {
+  StartServer(/*depth=*/4);
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  constexpr int kRequests = 200;
+  std::vector<uint8_t> block(4096);
+  std::thread writer([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      std::memset(block.data(), i, block.size());
+      c.Request(kCmdWrite, uint64_t(i % 64) * 4096, 4096, 1000 + i, 0, block.data());
+    }
+  });
+  std::vector<bool> seen(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    uint64_t cookie = 0;
+    ASSERT_EQ(c.SimpleReply(&cookie), 0);
+    ASSERT_GE(cookie, 1000u);
+    ASSERT_LT(cookie, 1000u + kRequests);
+    EXPECT_FALSE(seen[cookie - 1000]);
+    seen[cookie - 1000] = true;
+  }
+  writer.join();
+  EXPECT_EQ(ram_->data()[63 * 4096], 191);  // the last of i % 64 == 63
+}
+
+TEST_F(ServerTest, HandshakeDeadlineAndGarbageBeforeIt) {
+  StartServer();
+  RawClient slow(path_);
+  uint8_t greeting[18];
+  ASSERT_TRUE(slow.Recv(greeting, sizeof(greeting)));
+  EXPECT_TRUE(slow.SeesEof());  // nothing sent within 300 ms
+  RawClient garbage(path_);
+  ASSERT_TRUE(garbage.Recv(greeting, sizeof(greeting)));
+  garbage.Send(std::string(64, '\xff'));
+  EXPECT_TRUE(garbage.SeesEof());
+  RawClient wrong_name(path_);
+  EXPECT_FALSE(wrong_name.Handshake(false, "nope"));
+  ExpectServerServes();
+}
+
+TEST_F(ServerTest, StopEndsConnectedClients) {
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  uint64_t one = 1;
+  ASSERT_EQ(write(stop_fd_, &one, sizeof(one)), 8);
+  thread_.join();
+  EXPECT_TRUE(served_.ok());
+  EXPECT_TRUE(c.SeesEof());
+  struct stat st;
+  EXPECT_NE(stat(path_.c_str(), &st), 0);  // the socket file is gone
+  server_.reset();
+  close(stop_fd_);
+}
+
+TEST(UriEscapeTest, Escapes) {
+  EXPECT_EQ(UriEscape("a b/c", false), "a%20b%2Fc");
+  EXPECT_EQ(UriEscape("/run/x y.sock", true), "/run/x%20y.sock");
+}
+
+}  // namespace
+}  // namespace isergw::nbd

@@ -136,10 +136,7 @@ void Session::IssueScsiCommand(Task& task) {
   }
   if (unsolicited_end > immediate) h.final = false;
 
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize),
-                               std::span<const uint8_t>(req.buffer, immediate), &task.buffer});
+  SendPdu(h, std::span<const uint8_t>(req.buffer, immediate), &task.buffer);
   if (unsolicited_end > immediate) {
     SendDataOut(task, kReservedTag, immediate, unsolicited_end - immediate);
   }
@@ -160,10 +157,7 @@ void Session::SendDataOut(Task& task, uint32_t ttt, uint32_t offset, uint32_t le
     h.exp_stat_sn = exp_stat_sn_;
     h.data_sn = data_sn++;
     h.buffer_offset = offset;
-    uint8_t bhs[kBhsSize];
-    Encode(h, BhsBytes(bhs, kBhsSize));
-    transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize),
-                                 std::span<const uint8_t>(req.buffer + offset, chunk)});
+    SendPdu(h, std::span<const uint8_t>(req.buffer + offset, chunk));
     ++stats_.data_out_pdus;
     offset += chunk;
   }
@@ -334,9 +328,7 @@ void Session::HandleNopIn(const IncomingPdu& pdu) {
     out.ttt = h->ttt;
     out.cmd_sn = cmd_sn_;
     out.exp_stat_sn = exp_stat_sn_;
-    uint8_t bhs[kBhsSize];
-    Encode(out, BhsBytes(bhs, kBhsSize));
-    transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), {}});
+    SendPdu(out);
     ++stats_.target_nops_answered;
   }
 }

@@ -155,6 +155,14 @@ class Session final : private TransportListener, private uring::Timer {
   void ProtocolError(absl::Status status);
   void EnterFailed(absl::Status status);
   bool WindowOpen() const;
+  // Encodes `header` and hands it, with its data segment, to the transport.
+  template <typename Header>
+  void SendPdu(const Header& header, std::span<const uint8_t> data = {},
+               const CommandBuffer* command = nullptr) {
+    uint8_t bhs[kBhsSize];
+    Encode(header, BhsBytes(bhs, kBhsSize));
+    transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), data, command});
+  }
 
   // session_timers.cc: liveness and command timeouts
   void CheckTimeouts();

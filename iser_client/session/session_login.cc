@@ -35,6 +35,10 @@ FailureKind FailureKindFor(LoginFailure why) {
 
 ConstBhsBytes Bhs(const IncomingPdu& pdu) { return ConstBhsBytes(pdu.bhs.data(), kBhsSize); }
 
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
 }  // namespace
 
 void Session::Login(const Endpoint& endpoint) {
@@ -92,12 +96,8 @@ void Session::SendLoginRequest(LoginRequestStep step) {
   h.cmd_sn = cmd_sn_;
   h.exp_stat_sn = exp_stat_sn_;
   h.data_segment_length = static_cast<uint32_t>(login_text_.size());
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(
-      OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize),
-                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(login_text_.data()),
-                                           login_text_.size())});
+  SendPdu(h, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(login_text_.data()),
+                                      login_text_.size()));
 }
 
 void Session::HandleLoginResponse(const IncomingPdu& pdu) {
@@ -194,12 +194,8 @@ void Session::SendTargets(std::function<void(absl::StatusOr<std::vector<Discover
   h.cmd_sn = cmd_sn_++;
   h.exp_stat_sn = exp_stat_sn_;
   h.data_segment_length = static_cast<uint32_t>(text_out_.size());
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(
-      OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize),
-                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text_out_.data()),
-                                           text_out_.size())});
+  SendPdu(h, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text_out_.data()),
+                                      text_out_.size()));
 }
 
 void Session::HandleTextResponse(const IncomingPdu& pdu) {
@@ -228,9 +224,7 @@ void Session::HandleTextResponse(const IncomingPdu& pdu) {
     next.ttt = h->ttt;
     next.cmd_sn = cmd_sn_++;
     next.exp_stat_sn = exp_stat_sn_;
-    uint8_t bhs[kBhsSize];
-    Encode(next, BhsBytes(bhs, kBhsSize));
-    transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), {}});
+    SendPdu(next);
     return;
   }
   tasks_.Release(h->itt);
@@ -255,9 +249,7 @@ void Session::Logout() {
   h.cid = 0;
   h.cmd_sn = cmd_sn_;
   h.exp_stat_sn = exp_stat_sn_;
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), {}});
+  SendPdu(h);
 }
 
 void Session::HandleLogoutResponse(const IncomingPdu& pdu) {

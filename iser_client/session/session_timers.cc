@@ -98,9 +98,7 @@ void Session::SendNopPing() {
   h.ttt = kReservedTag;
   h.cmd_sn = cmd_sn_;
   h.exp_stat_sn = exp_stat_sn_;
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), {}});
+  SendPdu(h);
   ++stats_.nop_pings;
 }
 
@@ -127,9 +125,7 @@ void Session::SendTaskMgmt(uint8_t function, uint64_t lun, uint32_t referenced_i
     Task* ref = tasks_.Find(referenced_itt);
     if (ref != nullptr) h.ref_cmd_sn = ref->cmd_sn;
   }
-  uint8_t bhs[kBhsSize];
-  Encode(h, BhsBytes(bhs, kBhsSize));
-  transport_->Send(OutgoingPdu{std::span<const uint8_t>(bhs, kBhsSize), {}});
+  SendPdu(h);
 }
 
 void Session::HandleTaskMgmtResponse(const IncomingPdu& pdu) {

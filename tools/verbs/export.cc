@@ -16,14 +16,14 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/backend_factory.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
 #include "nbd/server.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
+#include "tools/cli/target.h"
 #include "tools/verbs/verbs.h"
-#include "ublk/file_backend.h"
-#include "ublk/ram_backend.h"
 
 namespace isergw::cli {
 namespace {
@@ -37,29 +37,19 @@ absl::Status InvalidArgument(std::string message) {
                             iscsi::FailureKind::kInvalidArgument);
 }
 
-// TODO(gateway): switch to gateway::OpenBackend once it lands, for iscsi://
-// and iser:// as well.
-absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const iscsi::ParsedUrl& url) {
-  const uint32_t block_size = static_cast<uint32_t>(FLAGS_block_size);
-  switch (url.scheme) {
-    case iscsi::ParsedUrl::Scheme::kMem: {
-      auto ram = ublk::RamBackend::Create(url.mem_size, block_size == 0 ? 512 : block_size);
-      if (!ram.ok()) return ram.status();
-      return std::unique_ptr<ublk::Backend>(std::move(*ram));
-    }
-    case iscsi::ParsedUrl::Scheme::kFile: {
-      ublk::FileBackendOptions options;
-      options.logical_block_size = block_size;
-      auto file = ublk::FileBackend::Open(url.path, options);
-      if (!file.ok()) return file.status();
-      return std::unique_ptr<ublk::Backend>(std::move(*file));
-    }
-    default:
-      return iscsi::WithFailure(
-          absl::UnimplementedError("export serves file:// and mem:// URLs for now; iSCSI "
-                                   "backends come with the gateway"),
-          iscsi::FailureKind::kInvalidArgument);
+// Any URL isergw knows: RAM, a file or block device, an iSCSI LUN over TCP
+// or iSER (one session per NBD connection).
+absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const std::string& url_text,
+                                                                 const iscsi::ParsedUrl& url) {
+  gateway::BackendOptions options;
+  options.block_size = static_cast<uint32_t>(FLAGS_block_size);
+  if (url.IsIscsi()) {
+    auto target = ResolveTarget(url_text);
+    if (!target.ok()) return target.status();
+    target->options.session.max_commands = static_cast<uint32_t>(FLAGS_depth);
+    options.initiator = std::move(target->options);
   }
+  return gateway::OpenBackend(url, options);
 }
 
 absl::StatusOr<std::string> DefaultSocketPath() {
@@ -103,7 +93,7 @@ int RunExport(const std::vector<std::string>& args) {
     return ReportFailure(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
   }
 
-  auto backend = OpenExportBackend(*url);
+  auto backend = OpenExportBackend(args[0], *url);
   if (!backend.ok()) return ReportFailure(backend.status());
 
   nbd::ServerOptions options;

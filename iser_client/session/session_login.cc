@@ -96,8 +96,7 @@ void Session::SendLoginRequest(LoginRequestStep step) {
   h.cmd_sn = cmd_sn_;
   h.exp_stat_sn = exp_stat_sn_;
   h.data_segment_length = static_cast<uint32_t>(login_text_.size());
-  SendPdu(h, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(login_text_.data()),
-                                      login_text_.size()));
+  SendPdu(h, AsBytes(login_text_));
 }
 
 void Session::HandleLoginResponse(const IncomingPdu& pdu) {
@@ -194,8 +193,7 @@ void Session::SendTargets(std::function<void(absl::StatusOr<std::vector<Discover
   h.cmd_sn = cmd_sn_++;
   h.exp_stat_sn = exp_stat_sn_;
   h.data_segment_length = static_cast<uint32_t>(text_out_.size());
-  SendPdu(h, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text_out_.data()),
-                                      text_out_.size()));
+  SendPdu(h, AsBytes(text_out_));
 }
 
 void Session::HandleTextResponse(const IncomingPdu& pdu) {

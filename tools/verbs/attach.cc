@@ -1,6 +1,7 @@
 // isergw attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL
 //
-// Serves file:///PATH or mem://SIZE as a ublk block device from this
+// Serves an iSCSI LUN (iscsi://, iser://), file:///PATH or mem://SIZE as a
+// ublk block device from this
 // process: prints the device path as the first stdout line once it takes
 // I/O, serves until SIGTERM or SIGINT (or until the backend fails for good),
 // then stops and deletes the device. With --recover it takes over a device
@@ -14,15 +15,15 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/backend_factory.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
+#include "tools/cli/target.h"
 #include "tools/verbs/verbs.h"
 #include "ublk/control.h"
 #include "ublk/device.h"
-#include "ublk/file_backend.h"
-#include "ublk/ram_backend.h"
 
 namespace isergw::cli {
 namespace {
@@ -45,35 +46,21 @@ absl::Status InvalidArgument(std::string message) {
                             iscsi::FailureKind::kInvalidArgument);
 }
 
-absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const iscsi::ParsedUrl& url) {
+absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const std::string& url_text,
+                                                           const iscsi::ParsedUrl& url) {
   if (FLAGS_block_size < 0 || FLAGS_block_size > 65536) {
     return InvalidArgument(absl::StrCat("block size ", FLAGS_block_size,
                                         " is not a power of two between 512 and 4096"));
   }
-  const uint32_t block_size = static_cast<uint32_t>(FLAGS_block_size);
-  switch (url.scheme) {
-    case iscsi::ParsedUrl::Scheme::kMem: {
-      auto ram = ublk::RamBackend::Create(url.mem_size, block_size == 0 ? 512 : block_size);
-      if (!ram.ok()) {
-        return ram.status();
-      }
-      return std::unique_ptr<ublk::Backend>(std::move(*ram));
-    }
-    case iscsi::ParsedUrl::Scheme::kFile: {
-      ublk::FileBackendOptions options;
-      options.logical_block_size = block_size;
-      auto file = ublk::FileBackend::Open(url.path, options);
-      if (!file.ok()) {
-        return file.status();
-      }
-      return std::unique_ptr<ublk::Backend>(std::move(*file));
-    }
-    default:
-      return iscsi::WithFailure(
-          absl::UnimplementedError("attach serves file:// and mem:// URLs for now; iSCSI "
-                                   "backends come with the gateway"),
-          iscsi::FailureKind::kInvalidArgument);
+  gateway::BackendOptions options;
+  options.block_size = static_cast<uint32_t>(FLAGS_block_size);
+  if (url.IsIscsi()) {
+    // Names, CHAP and timeouts as every other verb resolves them.
+    auto target = ResolveTarget(url_text);
+    if (!target.ok()) return target.status();
+    options.initiator = std::move(target->options);
   }
+  return gateway::OpenBackend(url, options);
 }
 
 // Waits for SIGTERM/SIGINT on `signal_fd` or a backend failure on the
@@ -143,7 +130,7 @@ int RunAttach(const std::vector<std::string>& args) {
     return Fail(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
   }
 
-  auto backend = OpenBackend(*url);
+  auto backend = OpenBackend(args[0], *url);
   if (!backend.ok()) {
     return Fail(backend.status());
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,34 @@ bool SetNonBlocking(int fd) {
 }
 
 uint32_t Load24(const uint8_t* p) { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
+
+// LIO's ib_isert proposes TargetRecvDataSegmentLength in its first
+// operational Login Response and does not let the login move on (it keeps
+// answering T=0, "No response for proposed key") unless the initiator has
+// sent the key too, as libiscsi and the kernel initiator do. The session's
+// negotiator leaves the key to the target, so the transport adds it (the
+// value LIO and RFC 7145 default to) to the first operational Login
+// Request that offers RDMAExtensions=Yes. Returns the bytes appended.
+uint32_t AddTargetRecvDataSegmentLength(const OutgoingPdu& pdu, uint8_t* bhs, uint8_t* end,
+                                        size_t room) {
+  static constexpr std::string_view kKey = "TargetRecvDataSegmentLength=";
+  static constexpr std::string_view kPair = "TargetRecvDataSegmentLength=8192";
+  if ((pdu.bhs[0] & 0x3f) != 0x03 || ((pdu.bhs[1] >> 2) & 0x3) != 1) return 0;
+  std::string_view text(reinterpret_cast<const char*>(pdu.data.data()), pdu.data.size());
+  if (text.find("RDMAExtensions=Yes") == std::string_view::npos ||
+      text.find(kKey) != std::string_view::npos || room < kPair.size() + 1) {
+    return 0;
+  }
+  // Key=value pairs end with a NUL; the data segment length grows by as much.
+  memcpy(end, kPair.data(), kPair.size());
+  end[kPair.size()] = 0;
+  const uint32_t added = static_cast<uint32_t>(kPair.size() + 1);
+  const uint32_t dsl = Load24(bhs + 5) + added;
+  bhs[5] = static_cast<uint8_t>(dsl >> 16);
+  bhs[6] = static_cast<uint8_t>(dsl >> 8);
+  bhs[7] = static_cast<uint8_t>(dsl);
+  return added;
+}
 
 }  // namespace
 
@@ -393,6 +422,12 @@ void IserTransport::HandleReceive(uint32_t slot, uint32_t bytes) {
         "BHS announces %u AHS and %u data bytes, the message holds %u after the BHS", ahs, data,
         pdu.size() - kBhsSize));
   }
+  if ((pdu[0] & 0x3f) == 0x23 && !full_feature_) {
+    // LIO's ib_isert records the Initiator Task Tag of the first Login
+    // Request only (isert_rx_login_req) and answers every later request of
+    // the login with it: give the session the tag of the request it sent.
+    memcpy(pool_ + layout_.recv_offset(slot) + kIserHeaderSize + 16, login_itt_, 4);
+  }
   ++stats_.pdus_received;
   stats_.bytes_received += bytes;
   listener_->OnPdu(IncomingPdu{pdu.first(kBhsSize), pdu.subspan(kBhsSize, ahs),
@@ -435,6 +470,7 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
   EncodeIserHeader(header, std::span<uint8_t, kIserHeaderSize>(buffer, kIserHeaderSize));
   memcpy(buffer + kIserHeaderSize, pdu.bhs.data(), pdu.bhs.size());
   uint32_t length = static_cast<uint32_t>(kIserHeaderSize + pdu.bhs.size());
+  if ((pdu.bhs[0] & 0x3f) == 0x03) memcpy(login_itt_, pdu.bhs.data() + 16, 4);  // Login Request
   slot.wr = ibv_send_wr{};
   slot.wr.num_sge = 1;
   if (!pdu.data.empty()) {
@@ -449,6 +485,8 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
     } else if (pdu.data.size() <= layout_.slot_bytes - length) {
       memcpy(buffer + length, data, pdu.data.size());  // login and text: small
       length += static_cast<uint32_t>(pdu.data.size());
+      length += AddTargetRecvDataSegmentLength(pdu, buffer + kIserHeaderSize, buffer + length,
+                                               layout_.slot_bytes - length);
     } else {
       free_send_slots_.push_back(index);
       return Fail(absl::InvalidArgumentError(
@@ -483,6 +521,7 @@ void IserTransport::BeforeSubmit() {
 }
 
 void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& limits) {
+  full_feature_ = true;
   // Digests do not exist over iSER (RFC 7145 forces None). The target may
   // send data segments up to what we declared; a receive slot holds kDataBytes.
   if (limits.max_recv_data_segment_length > SlotLayout::kDataBytes) {

@@ -114,6 +114,9 @@ class IserTransport final : public Transport, private uring::PassHook {
   ibv_recv_wr* recv_head_ = nullptr;  // re-posted after each CQ batch
   ibv_recv_wr* recv_tail_ = nullptr;
 
+  bool full_feature_ = false;
+  uint8_t login_itt_[4] = {};  // of the last Login Request sent
+
   TransportStats stats_;
   IserStats iser_stats_;
 };

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -9,6 +10,8 @@
 #include "absl/time/clock.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/scsi/status.h"
+#include "iser_client/transport/iser_slots.h"
+#include "iser_client/transport/iser_transport.h"
 #include "iser_client/transport/tcp_transport.h"
 
 namespace isergw::iscsi {
@@ -29,10 +32,11 @@ absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind) {
         return std::unique_ptr<Transport>(new TcpTransport(loop, listener));
       });
     case TransportKind::kIser:
-      break;
+      return TransportFactory([](uring::EventLoop* loop, TransportListener* listener) {
+        return std::unique_ptr<Transport>(new IserTransport(loop, listener));
+      });
   }
-  absl::Status status = absl::UnimplementedError(
-      "this build of isergw has no iSER transport; use an iscsi:// URL for TCP");
+  absl::Status status = absl::InvalidArgumentError("unknown transport kind");
   TagFailure(status, FailureKind::kInvalidArgument);
   return status;
 }
@@ -48,6 +52,12 @@ absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* lo
       options.target_name.empty() ? SessionType::kDiscovery : SessionType::kNormal;
   config.login.chap = std::move(options.chap);
   config.login.negotiation.iser = options.transport == TransportKind::kIser;
+  if (config.login.negotiation.iser) {
+    // The target's Sends land in fixed iSER receive slots: declare what they hold.
+    config.login.negotiation.initiator_recv_data_segment_length =
+        std::min(config.login.negotiation.initiator_recv_data_segment_length,
+                 SlotLayout::kDataBytes);
+  }
   if (config.login.isid == Isid{}) config.login.isid = RandomIsid();
 
   std::unique_ptr<Initiator> initiator(new Initiator(loop));

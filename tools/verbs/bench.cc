@@ -17,6 +17,7 @@
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/scsi/cdb.h"
 #include "iser_client/scsi/status.h"
+#include "iser_client/transport/iser_transport.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/latency_histogram.h"
 #include "tools/cli/report.h"
@@ -93,6 +94,7 @@ class BenchRun {
     bytes_ = 0;
     double cpu_start = CpuSeconds();
     uint64_t doorbells_start = session_.transport()->stats().doorbells;
+    uint64_t registrations_start = MemoryRegistrations();
     absl::Time measure_start = absl::Now();
     const uint64_t measure_end = loop->now_ns() + ns(measure);
     ran = loop->RunUntil([&] { return !error_.ok() || loop->now_ns() >= measure_end; });
@@ -101,6 +103,7 @@ class BenchRun {
     cpu_seconds_ = CpuSeconds() - cpu_start;
     ios_ = histogram_.count();
     doorbells_ = session_.transport()->stats().doorbells - doorbells_start;
+    registrations_ = MemoryRegistrations() - registrations_start;
     // Let what is in flight finish, so that the session ends cleanly.
     stopping_ = true;
     ran = loop->RunUntil([&] { return in_flight_ == 0; }, absl::Now() + absl::Seconds(30));
@@ -114,6 +117,12 @@ class BenchRun {
   uint64_t bytes() const { return bytes_; }
   double cpu_seconds() const { return cpu_seconds_; }
   uint64_t doorbells() const { return doorbells_; }
+  uint64_t registrations() const { return registrations_; }
+  // ibv_reg_mr calls of the iSER transport so far (0 over TCP).
+  uint64_t MemoryRegistrations() const {
+    auto* iser = dynamic_cast<const iscsi::IserTransport*>(session_.transport());
+    return iser == nullptr ? 0 : iser->iser_stats().memory_registrations;
+  }
 
  private:
   static void OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result) {
@@ -188,6 +197,7 @@ class BenchRun {
   uint64_t bytes_ = 0;
   uint64_t ios_ = 0;
   uint64_t doorbells_ = 0;
+  uint64_t registrations_ = 0;
   absl::Duration elapsed_;
   double cpu_seconds_ = 0;
 };
@@ -254,7 +264,7 @@ int RunBench(const std::vector<std::string>& args) {
                {"cpu_us_per_io", cpu_us_per_io},
                {"ios_per_doorbell",
                 run.doorbells() == 0 ? 0.0 : static_cast<double>(run.ios()) / run.doorbells()},
-               {"mr_registrations", 0}});
+               {"mr_registrations", run.registrations()}});
     return 0;
   }
   printf("%s %s bs=%llu qd=%d: %.0f IOPS, %.1f MB/s\n", lun->display.c_str(), FLAGS_rw.c_str(),

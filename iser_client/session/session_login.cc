@@ -56,6 +56,10 @@ void Session::StartConnect() {
     transport_->Close();
     retired_transports_.push_back(std::move(transport_));
   }
+  if (login_itt_ != 0) {  // a redirected login starts a new task
+    tasks_.Release(login_itt_);
+    login_itt_ = 0;
+  }
   transport_ = transport_factory_(loop_, this);
   loop_->ArmTimer(this, kTick);
   transport_->Connect(endpoint_, config_.connect_timeout);
@@ -75,11 +79,14 @@ void Session::OnConnected(absl::Status status) {
 }
 
 void Session::SendLoginRequest(LoginRequestStep step) {
-  if (login_itt_ != 0) tasks_.Release(login_itt_);
-  Task* task = tasks_.Acquire(&login_itt_);
-  *task = Task{};
-  task->kind = TaskKind::kLogin;
-  task->itt = login_itt_;
+  // Every request of one login carries the same ITT: targets answer with
+  // the ITT of the first (LIO does), and RFC 7143 wants one task.
+  if (login_itt_ == 0) {
+    Task* task = tasks_.Acquire(&login_itt_);
+    *task = Task{};
+    task->kind = TaskKind::kLogin;
+    task->itt = login_itt_;
+  }
   login_text_ = std::move(step.text);
 
   LoginRequestHeader h;

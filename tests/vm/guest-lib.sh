@@ -194,6 +194,24 @@ vm_link_loss() {
 vm_link_down() { ip link set veth1 down; }
 vm_link_up() { ip link set veth1 up; }
 
+# vm_isergw: prints the isergw binary to test: $ISERGW_BIN, else the first
+# build that has the attach verb among $ISERGW_BUILD (the suite's Release
+# build), build/release and build-ublk; fails the test when none is built.
+vm_isergw() {
+  local b
+  if [ -n "${ISERGW_BIN:-}" ]; then
+    echo "$ISERGW_BIN"
+    return 0
+  fi
+  for b in ${ISERGW_BUILD:-} "$ISERGW_REPO/build/release" "$ISERGW_REPO/build-ublk"; do
+    if "$b/tools/isergw" help 2>/dev/null | grep -q attach; then
+      echo "$b/tools/isergw"
+      return 0
+    fi
+  done
+  vm_fail "isergw is not built (set ISERGW_BIN or ISERGW_BUILD)"
+}
+
 # ---------------------------------------------------------------- LIO ----
 
 # vm_lio_fileio NAME PATH SIZE: creates (or reuses) the file PATH of SIZE

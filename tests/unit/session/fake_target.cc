@@ -183,6 +183,12 @@ bool SessionHarness::LoginOk(const TargetLoginAnswers& answers) {
     return false;
   }
   LoginRequestHeader operational = sent[0].AsLogin();
+  // One login is one task: LIO answers every step with the first ITT.
+  if (operational.itt != security.itt) {
+    ADD_FAILURE() << "the operational Login Request changed the ITT from " << security.itt << " to "
+                  << operational.itt;
+    return false;
+  }
   EXPECT_EQ(operational.csg, kStageLoginOperationalNegotiation);
   EXPECT_EQ(operational.exp_stat_sn, rsp.stat_sn + 1);
   // Answer each offer with the override, else agree with the offer; then

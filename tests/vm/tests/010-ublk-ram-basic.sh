@@ -4,13 +4,7 @@
 # (no /dev/ublkb*, /dev/ublkc* or sysfs entry left) and attach exits 0.
 set -euo pipefail
 source "$ISERGW_REPO/tests/vm/guest-lib.sh"
-# The isergw to test: $ISERGW_BIN, else the first one with the attach verb
-# in $ISERGW_BUILD (the suite's Release build), build/release, build-ublk.
-ISERGW="${ISERGW_BIN:-}"
-for b in ${ISERGW_BUILD:-} "$ISERGW_REPO/build/release" "$ISERGW_REPO/build-ublk"; do
-  [ -z "$ISERGW" ] && "$b/tools/isergw" help 2>/dev/null | grep -q attach && ISERGW="$b/tools/isergw"
-done
-[ -x "$ISERGW" ] || vm_fail "isergw is not built (set ISERGW_BIN or ISERGW_BUILD)"
+ISERGW="$(vm_isergw)"
 vm_load_modules ublk_drv
 work="$(mktemp -d)"
 

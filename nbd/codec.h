@@ -18,10 +18,14 @@ inline void PutBe16(uint8_t* p, uint16_t v) {
   p[1] = static_cast<uint8_t>(v);
 }
 inline void PutBe32(uint8_t* p, uint32_t v) {
-  for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+  for (int i = 3; i >= 0; --i, v >>= 8) {
+    p[i] = static_cast<uint8_t>(v);
+  }
 }
 inline void PutBe64(uint8_t* p, uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+  for (int i = 7; i >= 0; --i, v >>= 8) {
+    p[i] = static_cast<uint8_t>(v);
+  }
 }
 inline uint16_t GetBe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 inline uint32_t GetBe32(const uint8_t* p) {

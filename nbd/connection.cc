@@ -17,7 +17,7 @@ namespace {
 // Headers and small WRITE payloads arrive here in bulk (many requests per
 // recv); larger payloads go straight into their tag buffer. It also holds a
 // whole handshake option (kMaxOptionBytes plus its header).
-constexpr size_t kStagingBytes = 64 * 1024;
+constexpr size_t kStagingBytes = size_t{64} * 1024;
 static_assert(kStagingBytes >= kMaxOptionBytes + 16);
 // Replies per sendmsg (two iovecs each).
 constexpr uint16_t kMaxRepliesPerSend = 256;
@@ -43,9 +43,15 @@ ExportInfo ExportInfoFor(const ublk::Geometry& g, const std::string& name,
   // backend lacks it.
   info.transmission_flags =
       kTxHasFlags | kTxSendFlush | kTxSendFua | kTxSendWriteZeroes | kTxSendCache | kTxCanMultiConn;
-  if (g.discard_granularity != 0) info.transmission_flags |= kTxSendTrim;
-  if (g.read_only) info.transmission_flags |= kTxReadOnly;
-  if (g.rotational) info.transmission_flags |= kTxRotational;
+  if (g.discard_granularity != 0) {
+    info.transmission_flags |= kTxSendTrim;
+  }
+  if (g.read_only) {
+    info.transmission_flags |= kTxReadOnly;
+  }
+  if (g.rotational) {
+    info.transmission_flags |= kTxRotational;
+  }
   return info;
 }
 
@@ -63,8 +69,12 @@ Connection::Connection(int fd, uring::EventLoop* loop, ublk::Backend* backend,
 }
 
 Connection::~Connection() {
-  if (armed()) loop_->CancelTimer(this);
-  if (hooked_) loop_->RemovePassHook(this);
+  if (armed()) {
+    loop_->CancelTimer(this);
+  }
+  if (hooked_) {
+    loop_->RemovePassHook(this);
+  }
   LOG_IF(ERROR, recv_inflight_ || send_inflight_ || SlotsInUse() != 0)
       << "NBD connection destroyed with I/O in flight";
 }
@@ -82,7 +92,9 @@ absl::Status Connection::Start() {
   context.loop = loop_;
   context.sink = this;
   auto queue = backend_->OpenQueue(context);
-  if (!queue.ok()) return queue.status();
+  if (!queue.ok()) {
+    return queue.status();
+  }
   queue_ = std::move(*queue);
 
   slots_.resize(depth_);
@@ -96,10 +108,14 @@ absl::Status Connection::Start() {
   free_count_ = depth_;
   if (std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.buffer; })) {
     auto buffers = ublk::TagBuffers::Allocate(depth_, buffer_bytes_);
-    if (!buffers.ok()) return buffers.status();
+    if (!buffers.ok()) {
+      return buffers.status();
+    }
     own_buffers_ = std::move(*buffers);
     for (uint16_t tag = 0; tag < depth_; ++tag) {
-      if (!slots_[tag].buffer) slots_[tag].buffer = own_buffers_.buffer(tag);
+      if (!slots_[tag].buffer) {
+        slots_[tag].buffer = own_buffers_.buffer(tag);
+      }
     }
   }
   staging_.reset(new uint8_t[kStagingBytes]);
@@ -113,7 +129,9 @@ absl::Status Connection::Start() {
 }
 
 void Connection::OnTimer() {
-  if (phase_ != Phase::kHandshake) return;
+  if (phase_ != Phase::kHandshake) {
+    return;
+  }
   LOG(WARNING) << "NBD client did not finish the handshake in time; dropping it";
   StopReading(absl::DeadlineExceededError("NBD handshake timed out"));
   // Wakes the pending recv (it completes with 0).
@@ -129,7 +147,9 @@ void Connection::PostRecv(void* at, size_t bytes) {
 void Connection::StopReading(absl::Status why) {
   if (reading_) {
     reading_ = false;
-    if (result_.ok()) result_ = std::move(why);
+    if (result_.ok()) {
+      result_ = std::move(why);
+    }
   }
 }
 
@@ -180,7 +200,9 @@ void Connection::Pump() {
   while (reading_ && !recv_inflight_) {
     size_t available = staging_tail_ - staging_head_;
     if (phase_ == Phase::kHandshake) {
-      if (!PumpHandshake()) return;
+      if (!PumpHandshake()) {
+        return;
+      }
       continue;
     }
     if (phase_ == Phase::kPayload) {
@@ -252,7 +274,9 @@ bool Connection::PumpHandshake() {
     limits_.transmission_flags = static_cast<uint16_t>(
         export_->transmission_flags | (handshake_.structured_replies() ? kTxSendDf : 0));
     limits_.structured_replies = handshake_.structured_replies();
-    if (armed()) loop_->CancelTimer(this);
+    if (armed()) {
+      loop_->CancelTimer(this);
+    }
     return true;
   }
   // Needs more bytes: make room for a whole option, then receive.
@@ -361,7 +385,9 @@ bool Connection::NextChunk(Slot& slot) {
       io.op = ublk::IoOp::kWrite;  // from the zeroed tag buffer
       limit = buffer_bytes_;
     }
-    if (limit == 0) limit = 1u << 30;
+    if (limit == 0) {
+      limit = 1u << 30;
+    }
     const uint64_t align = std::max<uint32_t>(g.logical_block_size, 1);
     limit = std::max<uint64_t>(limit / align * align, align);
     io.offset = slot.next_offset;
@@ -386,8 +412,12 @@ void Connection::Dispatch(uint16_t tag) {
     slot.inline_done = false;
     queue_->Submit(slot.io);
     slot.in_submit = false;
-    if (!slot.inline_done) return;
-    if (!Advance(slot, slot.inline_result)) return;
+    if (!slot.inline_done) {
+      return;
+    }
+    if (!Advance(slot, slot.inline_result)) {
+      return;
+    }
   }
 }
 
@@ -402,7 +432,9 @@ void Connection::CompleteIo(uint16_t tag, int32_t result) {
     slot.inline_result = result;
     return;
   }
-  if (Advance(slot, result)) Dispatch(tag);
+  if (Advance(slot, result)) {
+    Dispatch(tag);
+  }
 }
 
 // Takes a backend result; true when slot.io holds a further request to submit.
@@ -436,7 +468,9 @@ void Connection::Finish(uint16_t tag) {
   if (!limits_.structured_replies) {
     EncodeSimpleReply(slot.error, cookie, slot.reply);
     slot.reply_bytes = kSimpleReplyBytes;
-    if (is_read && slot.error == 0) slot.data_bytes = slot.header.length;
+    if (is_read && slot.error == 0) {
+      slot.data_bytes = slot.header.length;
+    }
   } else if (slot.error != 0) {
     EncodeStructuredHeader(kReplyFlagDone, kReplyTypeError, cookie, 6, slot.reply);
     PutBe32(slot.reply + kStructuredHeaderBytes, slot.error);
@@ -470,7 +504,9 @@ void Connection::Release(uint16_t tag) {
 }
 
 void Connection::BeforeSubmit() {
-  if (send_inflight_ || send_broken_) return;
+  if (send_inflight_ || send_broken_) {
+    return;
+  }
   size_t n = 0;
   if (handshake_sent_ < handshake_out_.size()) {
     iov_[0].iov_base = handshake_out_.data() + handshake_sent_;
@@ -497,7 +533,9 @@ void Connection::BeforeSubmit() {
       skip = 0;
     }
   }
-  if (n == 0) return;
+  if (n == 0) {
+    return;
+  }
   msg_ = msghdr{};
   msg_.msg_iov = iov_.data();
   msg_.msg_iovlen = n;
@@ -508,7 +546,9 @@ void Connection::BeforeSubmit() {
 
 void Connection::OnSend(int32_t res) {
   send_inflight_ = false;
-  if (res == -EINTR || res == -EAGAIN) return;  // sent again next pass
+  if (res == -EINTR || res == -EAGAIN) {
+    return;  // sent again next pass
+  }
   if (res < 0) {
     send_broken_ = true;
     StopReading(absl::UnavailableError(absl::StrCat("NBD reply lost: ", strerror(-res))));
@@ -538,7 +578,9 @@ void Connection::OnSend(int32_t res) {
     const uint16_t tag = ready_[ready_head_];
     const Slot& slot = slots_[tag];
     const uint64_t total = uint64_t{slot.reply_bytes} + slot.data_bytes;
-    if (sent < total) break;
+    if (sent < total) {
+      break;
+    }
     sent -= total;
     ready_head_ = static_cast<uint16_t>((ready_head_ + 1) % depth_);
     --ready_count_;
@@ -549,11 +591,19 @@ void Connection::OnSend(int32_t res) {
 }
 
 void Connection::MaybeFinish() {
-  if (finished_ || reading_ || recv_inflight_ || send_inflight_) return;
-  if (SlotsInUse() != 0) return;
-  if (!send_broken_ && handshake_sent_ < handshake_out_.size()) return;
+  if (finished_ || reading_ || recv_inflight_ || send_inflight_) {
+    return;
+  }
+  if (SlotsInUse() != 0) {
+    return;
+  }
+  if (!send_broken_ && handshake_sent_ < handshake_out_.size()) {
+    return;
+  }
   finished_ = true;
-  if (armed()) loop_->CancelTimer(this);
+  if (armed()) {
+    loop_->CancelTimer(this);
+  }
 }
 
 }  // namespace isergw::nbd

@@ -46,7 +46,9 @@ size_t Handshake::Consume(absl::Span<const uint8_t> in, std::string* out) {
     const uint8_t* p = in.data() + used;
     switch (state_) {
       case State::kClientFlags: {
-        if (left < 4) return used;
+        if (left < 4) {
+          return used;
+        }
         const uint32_t flags = GetBe32(p);
         used += 4;
         if ((flags & kClientFlagFixedNewstyle) == 0) {
@@ -62,7 +64,9 @@ size_t Handshake::Consume(absl::Span<const uint8_t> in, std::string* out) {
         break;
       }
       case State::kOptionHeader: {
-        if (left < 16) return used;
+        if (left < 16) {
+          return used;
+        }
         const uint64_t magic = GetBe64(p);
         option_ = GetBe32(p + 8);
         option_length_ = GetBe32(p + 12);
@@ -80,18 +84,24 @@ size_t Handshake::Consume(absl::Span<const uint8_t> in, std::string* out) {
         break;
       }
       case State::kOptionData: {
-        if (left < option_length_) return used;
+        if (left < option_length_) {
+          return used;
+        }
         used += option_length_;
         state_ = State::kOptionHeader;
         HandleOption(absl::MakeConstSpan(p, option_length_), out);
         break;
       }
       case State::kSkipOption: {
-        if (left == 0) return used;
+        if (left == 0) {
+          return used;
+        }
         const size_t n = left < skip_left_ ? left : skip_left_;
         used += n;
         skip_left_ -= static_cast<uint32_t>(n);
-        if (skip_left_ == 0) state_ = State::kOptionHeader;
+        if (skip_left_ == 0) {
+          state_ = State::kOptionHeader;
+        }
         break;
       }
       default:
@@ -108,12 +118,16 @@ void Handshake::Close(absl::Status why) {
 
 uint16_t Handshake::TransmissionFlags() const {
   uint16_t flags = export_->transmission_flags | kTxHasFlags;
-  if (structured_) flags |= kTxSendDf;
+  if (structured_) {
+    flags |= kTxSendDf;
+  }
   return flags;
 }
 
 bool Handshake::NameMatches(absl::Span<const uint8_t> name) const {
-  if (name.empty()) return true;  // the default export
+  if (name.empty()) {
+    return true;  // the default export
+  }
   return name.size() == export_->name.size() &&
          std::memcmp(name.data(), export_->name.data(), name.size()) == 0;
 }
@@ -221,9 +235,13 @@ void Handshake::HandleInfoOrGo(absl::Span<const uint8_t> data, std::string* out)
   bool want_name = false;
   bool want_description = false;
   for (uint16_t i = 0; i < count; ++i) {
-    const uint16_t type = GetBe16(data.data() + 6 + name_length + 2 * i);
-    if (type == kInfoName) want_name = true;
-    if (type == kInfoDescription) want_description = true;
+    const uint16_t type = GetBe16(data.data() + 6 + name_length + size_t{2} * i);
+    if (type == kInfoName) {
+      want_name = true;
+    }
+    if (type == kInfoDescription) {
+      want_description = true;
+    }
   }
 
   uint8_t export_info[12];
@@ -249,12 +267,16 @@ void Handshake::HandleInfoOrGo(absl::Span<const uint8_t> data, std::string* out)
           absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()),
           out);
   };
-  if (want_name) send_text(kInfoName, export_->name);
+  if (want_name) {
+    send_text(kInfoName, export_->name);
+  }
   if (want_description && !export_->description.empty()) {
     send_text(kInfoDescription, export_->description);
   }
   Reply(kRepAck, {}, out);
-  if (option_ == kOptGo) state_ = State::kTransmission;
+  if (option_ == kOptGo) {
+    state_ = State::kTransmission;
+  }
 }
 
 }  // namespace isergw::nbd

@@ -56,23 +56,35 @@ RequestVerdict CheckRequest(const RequestHeader& h, const ExportLimits& limits) 
     default:
       return Reject(kEinval, "unknown command");
   }
-  if ((h.flags & ~allowed_flags) != 0) return Reject(kEinval, "flag not valid here", write_payload);
+  if ((h.flags & ~allowed_flags) != 0) {
+    return Reject(kEinval, "flag not valid here", write_payload);
+  }
 
-  if (h.type == kCmdDisc) return Accept(RequestAction::kDisconnect);
-  if (h.type == kCmdFlush) return Accept(RequestAction::kFlush);
-  if (h.type == kCmdTrim && (tx & kTxSendTrim) == 0) return Reject(kEinval, "TRIM not offered");
+  if (h.type == kCmdDisc) {
+    return Accept(RequestAction::kDisconnect);
+  }
+  if (h.type == kCmdFlush) {
+    return Accept(RequestAction::kFlush);
+  }
+  if (h.type == kCmdTrim && (tx & kTxSendTrim) == 0) {
+    return Reject(kEinval, "TRIM not offered");
+  }
   if (h.type == kCmdWriteZeroes && (tx & kTxSendWriteZeroes) == 0) {
     return Reject(kEinval, "WRITE_ZEROES not offered");
   }
 
-  if (h.length == 0) return Reject(kEinval, "zero length", write_payload);
+  if (h.length == 0) {
+    return Reject(kEinval, "zero length", write_payload);
+  }
   if (limits.min_block > 1 &&
       (h.offset % limits.min_block != 0 || h.length % limits.min_block != 0)) {
     return Reject(kEinval, "not aligned to the minimum block size", write_payload);
   }
   const bool past_end = h.offset > limits.size || h.length > limits.size - h.offset;
   const bool writes = h.type == kCmdWrite || h.type == kCmdTrim || h.type == kCmdWriteZeroes;
-  if (writes && read_only) return Reject(kEperm, "export is read-only", write_payload);
+  if (writes && read_only) {
+    return Reject(kEperm, "export is read-only", write_payload);
+  }
   if (past_end) {
     return Reject(writes ? kEnospc : kEinval, "past the end of the export", write_payload);
   }

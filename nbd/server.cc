@@ -26,8 +26,12 @@ namespace {
 absl::Status Errno(const std::string& what) {
   const int error = errno;
   std::string message = absl::StrCat(what, ": ", strerror(error));
-  if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
-  if (error == EADDRINUSE) return absl::AlreadyExistsError(message);
+  if (error == EACCES || error == EPERM) {
+    return absl::PermissionDeniedError(message);
+  }
+  if (error == EADDRINUSE) {
+    return absl::AlreadyExistsError(message);
+  }
   return absl::InternalError(message);
 }
 
@@ -50,7 +54,9 @@ void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, Connect
       LOG(ERROR) << "NBD connection cannot start: " << started.message();
     } else {
       absl::Status ran = (*loop)->RunUntil([&] { return connection.finished(); });
-      if (!ran.ok()) LOG(ERROR) << "NBD connection loop: " << ran.message();
+      if (!ran.ok()) {
+        LOG(ERROR) << "NBD connection loop: " << ran.message();
+      }
       if (!connection.result().ok()) {
         LOG(WARNING) << "NBD connection ended: " << connection.result().message();
       }
@@ -97,7 +103,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
     }
     std::memcpy(addr.sun_path, options.unix_path.data(), options.unix_path.size());
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Errno("socket");
+    if (fd < 0) {
+      return Errno("socket");
+    }
     server->listen_fd_ = fd;
     // A socket file nobody listens on is left over from a dead server.
     struct stat st;
@@ -109,7 +117,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
       const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       const bool live =
           probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-      if (probe >= 0) close(probe);
+      if (probe >= 0) {
+        close(probe);
+      }
       if (live) {
         return absl::AlreadyExistsError(
             absl::StrCat(options.unix_path, " is in use by another server"));
@@ -120,7 +130,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
     const mode_t old_mask = umask(0177);
     const int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     umask(old_mask);
-    if (bound != 0) return Errno(absl::StrCat("bind ", options.unix_path));
+    if (bound != 0) {
+      return Errno(absl::StrCat("bind ", options.unix_path));
+    }
   } else {
     if (options.tcp_port > 65535) {
       return absl::InvalidArgumentError(
@@ -134,7 +146,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
           absl::StrCat("bind address '", options.bind_address, "' is not an IP address"));
     }
     const int fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Errno("socket");
+    if (fd < 0) {
+      return Errno("socket");
+    }
     server->listen_fd_ = fd;
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -161,7 +175,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(ublk::Backend* backend,
     server->port_ = ntohs(is_v6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
                                 : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
   }
-  if (listen(server->listen_fd_, 64) != 0) return Errno("listen");
+  if (listen(server->listen_fd_, 64) != 0) {
+    return Errno("listen");
+  }
   return server;
 }
 
@@ -173,7 +189,9 @@ std::string Server::uri() const {
                         "?socket=", UriEscape(options_.unix_path, true));
   }
   std::string host = options_.bind_address;
-  if (host.find(':') != std::string::npos) host = absl::StrCat("[", host, "]");
+  if (host.find(':') != std::string::npos) {
+    host = absl::StrCat("[", host, "]");
+  }
   return absl::StrCat("nbd://", host, ":", port_, "/", UriEscape(options_.export_name, false));
 }
 
@@ -183,12 +201,18 @@ absl::Status Server::Serve(int stop_fd) {
     // Wakes up now and then to join threads of connections that ended.
     const int n = poll(fds, 2, 1000);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return Errno("poll");
     }
     Reap(false);
-    if (fds[0].revents & POLLIN) break;
-    if (fds[1].revents & POLLIN) Accept();
+    if (fds[0].revents & POLLIN) {
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      Accept();
+    }
   }
   Stop();
   return absl::OkStatus();
@@ -237,7 +261,9 @@ void Server::Reap(bool all) {
 }
 
 void Server::Stop() {
-  if (stopped_) return;
+  if (stopped_) {
+    return;
+  }
   stopped_ = true;
   if (listen_fd_ >= 0) {
     close(listen_fd_);
@@ -246,19 +272,29 @@ void Server::Stop() {
   // Ends the clients' request streams: each connection finishes what the
   // backend has and sends those replies, then ends. Clients that do not
   // read their replies get their sockets shut down completely after 5 s.
-  for (auto& w : workers_) shutdown(w->fd, SHUT_RD);
+  for (auto& w : workers_) {
+    shutdown(w->fd, SHUT_RD);
+  }
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   for (;;) {
     bool all_done = true;
-    for (auto& w : workers_) all_done = all_done && w->done.load(std::memory_order_acquire);
-    if (all_done || absl::Now() > deadline) break;
+    for (auto& w : workers_) {
+      all_done = all_done && w->done.load(std::memory_order_acquire);
+    }
+    if (all_done || absl::Now() > deadline) {
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& w : workers_) {
-    if (!w->done.load(std::memory_order_acquire)) shutdown(w->fd, SHUT_RDWR);
+    if (!w->done.load(std::memory_order_acquire)) {
+      shutdown(w->fd, SHUT_RDWR);
+    }
   }
   Reap(true);
-  if (!options_.unix_path.empty()) unlink(options_.unix_path.c_str());
+  if (!options_.unix_path.empty()) {
+    unlink(options_.unix_path.c_str());
+  }
 }
 
 }  // namespace isergw::nbd

@@ -32,8 +32,8 @@ constexpr char kExportUsage[] =
     "usage: isergw export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT] "
     "[--depth N]";
 
-absl::Status InvalidArgument(std::string message) {
-  return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
+absl::Status InvalidArgument(const std::string& message) {
+  return iscsi::WithFailure(absl::InvalidArgumentError(message),
                             iscsi::FailureKind::kInvalidArgument);
 }
 
@@ -45,7 +45,9 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const std::stri
   options.block_size = static_cast<uint32_t>(FLAGS_block_size);
   if (url.IsIscsi()) {
     auto target = ResolveTarget(url_text);
-    if (!target.ok()) return target.status();
+    if (!target.ok()) {
+      return target.status();
+    }
     target->options.session.max_commands = static_cast<uint32_t>(FLAGS_depth);
     options.initiator = std::move(target->options);
   }
@@ -63,7 +65,9 @@ absl::StatusOr<std::string> DefaultSocketPath() {
 }  // namespace
 
 int RunExport(const std::vector<std::string>& args) {
-  if (args.size() != 1) return ReportFailure(InvalidArgument(kExportUsage));
+  if (args.size() != 1) {
+    return ReportFailure(InvalidArgument(kExportUsage));
+  }
   if (!FLAGS_socket.empty() && FLAGS_port >= 0) {
     return ReportFailure(InvalidArgument("give --socket or --port, not both"));
   }
@@ -79,7 +83,9 @@ int RunExport(const std::vector<std::string>& args) {
         absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096")));
   }
   auto url = iscsi::ParseUrl(args[0]);
-  if (!url.ok()) return ReportFailure(url.status());
+  if (!url.ok()) {
+    return ReportFailure(url.status());
+  }
 
   // Signals go to a signalfd, blocked before any connection thread exists.
   sigset_t mask;
@@ -94,7 +100,9 @@ int RunExport(const std::vector<std::string>& args) {
   }
 
   auto backend = OpenExportBackend(args[0], *url);
-  if (!backend.ok()) return ReportFailure(backend.status());
+  if (!backend.ok()) {
+    return ReportFailure(backend.status());
+  }
 
   nbd::ServerOptions options;
   options.export_name = FLAGS_name;
@@ -106,11 +114,15 @@ int RunExport(const std::vector<std::string>& args) {
     options.unix_path = FLAGS_socket;
   } else {
     auto path = DefaultSocketPath();
-    if (!path.ok()) return ReportFailure(path.status());
+    if (!path.ok()) {
+      return ReportFailure(path.status());
+    }
     options.unix_path = *path;
   }
   auto server = nbd::Server::Listen(backend->get(), options);
-  if (!server.ok()) return ReportFailure(server.status());
+  if (!server.ok()) {
+    return ReportFailure(server.status());
+  }
 
   printf("%s\n", (*server)->uri().c_str());
   fflush(stdout);
@@ -123,8 +135,12 @@ int RunExport(const std::vector<std::string>& args) {
   server->reset();
   absl::Status flushed = (*backend)->Flush();
   close(signal_fd);
-  if (!served.ok()) return ReportFailure(served);
-  if (!flushed.ok()) return ReportFailure(flushed);
+  if (!served.ok()) {
+    return ReportFailure(served);
+  }
+  if (!flushed.ok()) {
+    return ReportFailure(flushed);
+  }
   return 0;
 }
 

@@ -26,10 +26,12 @@ std::string Option(uint32_t option, const std::string& data) {
   PutBe64(reinterpret_cast<uint8_t*>(s.data()), kIHaveOpt);
   return s + Be32(option) + Be32(static_cast<uint32_t>(data.size())) + data;
 }
-std::string GoData(const std::string& name, std::vector<uint16_t> infos) {
+std::string GoData(const std::string& name, const std::vector<uint16_t>& infos) {
   std::string s =
       Be32(static_cast<uint32_t>(name.size())) + name + Be16(static_cast<uint16_t>(infos.size()));
-  for (uint16_t i : infos) s += Be16(i);
+  for (uint16_t i : infos) {
+    s += Be16(i);
+  }
   return s;
 }
 
@@ -76,7 +78,9 @@ class HandshakeTest : public ::testing::Test {
     out.clear();
     const size_t used = hs.Consume(
         absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(client.data()), client.size()), &out);
-    if (consumed) *consumed = used;
+    if (consumed) {
+      *consumed = used;
+    }
     return out;
   }
   ExportInfo info_;
@@ -182,7 +186,9 @@ TEST_F(HandshakeTest, MalformedInput) {
                       Option(kOptGo, GoData("vol", {1}) + "x") + Option(kOptGo, "ab") +
                       Option(kOptList, "junk") + Option(kOptStructuredReply, "junk")));
   ASSERT_EQ(replies.size(), 5u);
-  for (const auto& r : replies) EXPECT_EQ(r.type, kRepErrInvalid);
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.type, kRepErrInvalid);
+  }
   EXPECT_FALSE(bad_go.structured_replies());
   EXPECT_EQ(bad_go.state(), Handshake::State::kOptionHeader);
 }

@@ -42,7 +42,9 @@ class RawClient {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
       ssize_t sent = send(fd_, p, n, MSG_NOSIGNAL);
-      if (sent <= 0) return;
+      if (sent <= 0) {
+        return;
+      }
       p += sent;
       n -= static_cast<size_t>(sent);
     }
@@ -53,7 +55,9 @@ class RawClient {
     char* p = static_cast<char*>(data);
     while (n > 0) {
       ssize_t got = recv(fd_, p, n, 0);
-      if (got <= 0) return false;
+      if (got <= 0) {
+        return false;
+      }
       p += got;
       n -= static_cast<size_t>(got);
     }
@@ -68,14 +72,20 @@ class RawClient {
   // Fixed newstyle, optional structured replies, then GO for `name`.
   bool Handshake(bool structured, const std::string& name = "vol") {
     uint8_t greeting[18];
-    if (!Recv(greeting, sizeof(greeting))) return false;
-    if (GetBe64(greeting) != kNbdMagic) return false;
+    if (!Recv(greeting, sizeof(greeting))) {
+      return false;
+    }
+    if (GetBe64(greeting) != kNbdMagic) {
+      return false;
+    }
     uint8_t flags[4];
     PutBe32(flags, kClientFlagFixedNewstyle | kClientFlagNoZeroes);
     Send(flags, 4);
     if (structured) {
       SendOption(kOptStructuredReply, "");
-      if (ReadOptionReplies() != kRepAck) return false;
+      if (ReadOptionReplies() != kRepAck) {
+        return false;
+      }
     }
     std::string go(4, '\0');
     PutBe32(reinterpret_cast<uint8_t*>(go.data()), static_cast<uint32_t>(name.size()));
@@ -96,13 +106,19 @@ class RawClient {
   uint32_t ReadOptionReplies() {
     for (;;) {
       uint8_t h[20];
-      if (!Recv(h, 20)) return 0;
+      if (!Recv(h, 20)) {
+        return 0;
+      }
       std::string data(GetBe32(h + 16), '\0');
-      if (!Recv(data.data(), data.size())) return 0;
+      if (!Recv(data.data(), data.size())) {
+        return 0;
+      }
       const uint32_t type = GetBe32(h + 12);
       if (type == kRepInfo) {
         const auto* d = reinterpret_cast<const uint8_t*>(data.data());
-        if (GetBe16(d) == kInfoExport) size_ = GetBe64(d + 2);
+        if (GetBe16(d) == kInfoExport) {
+          size_ = GetBe64(d + 2);
+        }
         continue;
       }
       return type;
@@ -120,26 +136,38 @@ class RawClient {
     uint8_t wire[kRequestHeaderBytes];
     EncodeRequestHeader(h, wire);
     Send(wire, sizeof(wire));
-    if (payload) Send(payload, length);
+    if (payload) {
+      Send(payload, length);
+    }
   }
   // A simple reply; fills `data` for a successful read. Returns the error,
   // or -1 on EOF / wrong magic.
   int64_t SimpleReply(uint64_t* cookie, void* data = nullptr, size_t length = 0) {
     uint8_t r[kSimpleReplyBytes];
-    if (!Recv(r, sizeof(r)) || GetBe32(r) != kSimpleReplyMagic) return -1;
+    if (!Recv(r, sizeof(r)) || GetBe32(r) != kSimpleReplyMagic) {
+      return -1;
+    }
     *cookie = GetBe64(r + 8);
     const uint32_t error = GetBe32(r + 4);
-    if (error == 0 && data && !Recv(data, length)) return -1;
+    if (error == 0 && data && !Recv(data, length)) {
+      return -1;
+    }
     return error;
   }
   // One structured chunk (all of this server's replies are single chunks).
   int64_t StructuredReply(uint64_t* cookie, std::string* payload) {
     uint8_t r[kStructuredHeaderBytes];
-    if (!Recv(r, sizeof(r)) || GetBe32(r) != kStructuredReplyMagic) return -1;
-    if ((GetBe16(r + 4) & kReplyFlagDone) == 0) return -1;
+    if (!Recv(r, sizeof(r)) || GetBe32(r) != kStructuredReplyMagic) {
+      return -1;
+    }
+    if ((GetBe16(r + 4) & kReplyFlagDone) == 0) {
+      return -1;
+    }
     *cookie = GetBe64(r + 8);
     payload->assign(GetBe32(r + 16), '\0');
-    if (!Recv(payload->data(), payload->size())) return -1;
+    if (!Recv(payload->data(), payload->size())) {
+      return -1;
+    }
     if (GetBe16(r + 6) == kReplyTypeError) {
       return GetBe32(reinterpret_cast<const uint8_t*>(payload->data()));
     }
@@ -187,7 +215,9 @@ class ServerTest : public ::testing::Test {
   }
   bool RamIsZero(uint64_t offset, uint64_t length) {
     for (uint64_t i = 0; i < length; ++i) {
-      if (ram_->data()[offset + i] != 0) return false;
+      if (ram_->data()[offset + i] != 0) {
+        return false;
+      }
     }
     return true;
   }
@@ -228,7 +258,9 @@ TEST_F(ServerTest, SimpleRepliesDataRoundTrip) {
   ASSERT_TRUE(c.Handshake(false));
   EXPECT_EQ(c.size(), kSize);
   std::vector<uint8_t> data(8192);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<uint8_t>(i * 7 + 1);
+  }
   c.Request(kCmdWrite, 4096, 8192, 11, kCmdFlagFua, data.data());
   uint64_t cookie = 0;
   ASSERT_EQ(c.SimpleReply(&cookie), 0);
@@ -355,7 +387,7 @@ TEST_F(ServerTest, PipelinedRequestsBeyondDepthAllAnswered) {
   std::thread writer([&] {
     for (int i = 0; i < kRequests; ++i) {
       std::memset(block.data(), i, block.size());
-      c.Request(kCmdWrite, uint64_t(i % 64) * 4096, 4096, 1000 + i, 0, block.data());
+      c.Request(kCmdWrite, static_cast<uint64_t>(i % 64) * 4096, 4096, 1000 + i, 0, block.data());
     }
   });
   std::vector<bool> seen(kRequests);
@@ -368,7 +400,7 @@ TEST_F(ServerTest, PipelinedRequestsBeyondDepthAllAnswered) {
     seen[cookie - 1000] = true;
   }
   writer.join();
-  EXPECT_EQ(ram_->data()[63 * 4096], 191);  // the last of i % 64 == 63
+  EXPECT_EQ(ram_->data()[size_t{63} * 4096], 191);  // the last of i % 64 == 63
 }
 
 TEST_F(ServerTest, HandshakeDeadlineAndGarbageBeforeIt) {

@@ -38,18 +38,21 @@ ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
     g.max_discard_bytes =
         static_cast<uint32_t>(std::min(max_blocks * info.block_size, kMaxDiscardBytes));
   }
-  // WRITE SAME(16) is what WRITE_ZEROES becomes; 0 in the VPD means no limit
-  // was stated, so keep the request size modest.
-  uint64_t max_ws_blocks = info.block_limits && info.block_limits->max_write_same_length != 0
-                               ? info.block_limits->max_write_same_length
-                               : (32u << 20) / info.block_size;
-  g.max_write_zeroes_bytes =
-      static_cast<uint32_t>(std::min<uint64_t>(max_ws_blocks * info.block_size, 1u << 30));
-  // Without reading the caching mode page we cannot know whether the target
-  // caches writes; declaring a volatile cache costs a SYNCHRONIZE CACHE per
-  // flush (a no-op on targets without a cache) and never loses data.
-  g.volatile_cache = true;
-  g.fua = true;
+  // WRITE_ZEROES becomes WRITE SAME(16), offered only where the LUN states
+  // its limit (VPD 0xB0): targets refuse longer ones (LIO: INVALID FIELD IN
+  // CDB), and without it the kernel writes zeros itself.
+  if (info.block_limits && info.block_limits->max_write_same_length != 0) {
+    g.max_write_zeroes_bytes = static_cast<uint32_t>(
+        std::min<uint64_t>(info.block_limits->max_write_same_length * info.block_size, 1u << 30));
+  }
+  // The caching mode page says whether writes sit in a volatile cache (WCE)
+  // and whether FUA is honoured (DPOFUA): FUA on a LUN that does not
+  // advertise it is refused (LIO). Unknown: assume a cache, which costs a
+  // SYNCHRONIZE CACHE per flush and never loses data, and send no FUA (the
+  // block layer then flushes instead).
+  g.volatile_cache = info.caching ? info.caching->write_cache_enabled : true;
+  g.fua = info.caching ? info.caching->dpofua : false;
+  g.read_only = info.caching && info.caching->write_protected;
   return g;
 }
 

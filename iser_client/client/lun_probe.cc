@@ -1,5 +1,7 @@
 #include "iser_client/client/lun_probe.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -20,7 +22,10 @@ absl::StatusOr<std::vector<uint8_t>> ReadVpd(Initiator& initiator, uint64_t lun_
   std::vector<uint8_t> data(kVpdBuffer);
   auto outcome = initiator.Execute(lun_field, scsi::MakeInquiryVpd(page, kVpdBuffer),
                                    DataDirection::kRead, data);
-  if (!outcome.ok()) return outcome.status();
+  if (!outcome.ok()) {
+    LOG(WARNING) << "INQUIRY VPD page 0x" << std::hex << int{page} << ": " << outcome.status();
+    return outcome.status();
+  }
   data.resize(data.size() - std::min<size_t>(outcome->residual, data.size()));
   return data;
 }
@@ -90,7 +95,12 @@ absl::StatusOr<LunInfo> ProbeLun(Initiator& initiator, uint32_t lun) {
 
   std::vector<uint8_t> pages;
   if (auto page0 = ReadVpd(initiator, lun_field, 0x00); page0.ok()) {
-    if (auto supported = scsi::DecodeSupportedVpdPages(*page0); supported.ok()) pages = *supported;
+    auto supported = scsi::DecodeSupportedVpdPages(*page0);
+    if (supported.ok()) {
+      pages = *supported;
+    } else {
+      LOG(WARNING) << "VPD page 0x00 of " << page0->size() << " bytes: " << supported.status();
+    }
   }
   auto has_page = [&](uint8_t p) {
     return std::find(pages.begin(), pages.end(), p) != pages.end();
@@ -118,6 +128,14 @@ absl::StatusOr<LunInfo> ProbeLun(Initiator& initiator, uint32_t lun) {
         info.provisioning = *lbp;
       }
     }
+  }
+
+  std::vector<uint8_t> mode(255);
+  if (auto sensed = initiator.Execute(lun_field, scsi::MakeModeSense10(scsi::kCachingModePage),
+                                      DataDirection::kRead, mode);
+      sensed.ok()) {
+    mode.resize(mode.size() - std::min<size_t>(sensed->residual, mode.size()));
+    if (auto caching = scsi::DecodeCachingModeSense10(mode); caching.ok()) info.caching = *caching;
   }
 
   // READ CAPACITY(16) first: it alone carries the physical block size and the

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "iser_client/client/initiator.h"
 #include "iser_client/scsi/inquiry.h"
+#include "iser_client/scsi/mode_sense.h"
 
 namespace isergw::iscsi {
 
@@ -26,6 +27,7 @@ struct LunInfo {
   bool unmapped_reads_zero = false;                            // LBPRZ
   std::optional<scsi::BlockLimits> block_limits;               // VPD 0xB0
   std::optional<scsi::LogicalBlockProvisioning> provisioning;  // VPD 0xB2
+  std::optional<scsi::CachingMode> caching;  // MODE SENSE caching page: WCE, DPOFUA
 
   uint64_t size_bytes() const { return block_count * block_size; }
   // The largest transfer in bytes the LUN takes in one command (0: no limit).

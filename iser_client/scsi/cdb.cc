@@ -186,6 +186,14 @@ Cdb MakeReportLuns(uint32_t allocation_length) {
   return cdb;
 }
 
+Cdb MakeModeSense10(uint8_t page, uint16_t allocation_length) {
+  Cdb cdb = Start(opcode::kModeSense10, 10);
+  cdb.bytes[1] = 0x08;         // DBD
+  cdb.bytes[2] = page & 0x3f;  // PC 0: current values
+  StoreBe16(&cdb.bytes[7], allocation_length);
+  return cdb;
+}
+
 uint64_t EncodeLun(uint32_t lun) {
   uint8_t field[8] = {};
   if (lun < 256) {

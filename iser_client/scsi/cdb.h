@@ -32,6 +32,7 @@ inline constexpr uint8_t kRead10 = 0x28;
 inline constexpr uint8_t kWrite10 = 0x2a;
 inline constexpr uint8_t kSynchronizeCache10 = 0x35;
 inline constexpr uint8_t kUnmap = 0x42;
+inline constexpr uint8_t kModeSense10 = 0x5a;
 inline constexpr uint8_t kRead16 = 0x88;
 inline constexpr uint8_t kWrite16 = 0x8a;
 inline constexpr uint8_t kSynchronizeCache16 = 0x91;
@@ -124,6 +125,10 @@ Cdb MakeWriteSame16(uint64_t lba, uint32_t blocks, WriteSameFlags flags = {});
 // REPORT LUNS, SELECT REPORT 0 (all logical units). SPC requires an
 // allocation length of at least 16.
 Cdb MakeReportLuns(uint32_t allocation_length = 4096);
+
+// MODE SENSE(10) of the current values of `page` (subpage 0), without block
+// descriptors (DBD).
+Cdb MakeModeSense10(uint8_t page, uint16_t allocation_length = 255);
 
 // The 8-byte iSCSI LUN field, as the big-endian value of its 8 bytes
 // (store it with a 64-bit big-endian write). SAM single level addressing:

@@ -93,8 +93,12 @@ TEST_F(IscsiBackendTest, GeometryComesFromTheLun) {
   EXPECT_EQ(g.capacity_bytes, kLunBytes);
   EXPECT_EQ(g.logical_block_size, 512u);
   EXPECT_EQ(g.max_io_bytes % 4096, 0u);
+  // The write path follows the caching mode page (tgt: write cache on).
+  const auto& caching = backend_->lun_info().caching;
+  ASSERT_TRUE(caching.has_value()) << "MODE SENSE caching page not read";
+  EXPECT_EQ(g.volatile_cache, caching->write_cache_enabled);
+  EXPECT_EQ(g.fua, caching->dpofua);
   EXPECT_TRUE(g.volatile_cache);
-  EXPECT_TRUE(g.fua);
   EXPECT_GT(g.discard_granularity, 0u) << "thin LUN: discard must be offered";
 }
 

@@ -37,6 +37,7 @@ trap cleanup EXIT
 
 tgtd -f -C "$control" --iscsi "portal=127.0.0.1:$port" >/dev/null 2>&1 &
 pids+=($!)
+disown $!
 adm() { tgtadm -C "$control" --lld iscsi "$@"; }
 for _ in $(seq 50); do adm --mode target --op show >/dev/null 2>&1 && break; sleep 0.1; done
 adm --mode target --op new --tid 1 --targetname "$iqn"
@@ -47,8 +48,10 @@ url="iscsi://127.0.0.1:$port/$iqn/1"
 "$isergw" export "$url" --socket "$work/isergw.sock" --name vol --depth "$qd" \
   >"$work/isergw.uri" 2>"$work/isergw.log" &
 pids+=($!)
+disown $!
 qemu-nbd -t -f raw -x vol --socket="$work/qemu.sock" "$url" >"$work/qemu.log" 2>&1 &
 pids+=($!)
+disown $!
 for _ in $(seq 100); do
   [ -s "$work/isergw.uri" ] && [ -S "$work/qemu.sock" ] && break
   sleep 0.1
@@ -72,6 +75,7 @@ print("%.0f %.0f" % (side["iops"], side["clat_ns"]["percentile"]["99.000000"] / 
 echo "fio nbd engine, 4 KiB, qd $qd, ${seconds}s per run, tgtd null LUN over TCP (loopback)"
 printf '%-10s %-6s %12s %10s %12s %10s %8s\n' pattern round "isergw IOPS" "p99 us" \
   "qemu IOPS" "p99 us" ratio
+declare -A results
 for rw in randread randwrite; do
   for round in $(seq "$rounds"); do
     if [ $((round % 2)) -eq 1 ]; then
@@ -84,5 +88,15 @@ for rw in randread randwrite; do
     ratio=$(python3 -c "print('%.2f' % ($a_iops / max($q_iops, 1)))")
     printf '%-10s %-6s %12s %10s %12s %10s %7sx\n' "$rw" "$round" "$a_iops" "$a_p99" \
       "$q_iops" "$q_p99" "$ratio"
+    results[$rw]+="$a_iops $a_p99 $q_iops $q_p99,"
   done
+  if [ "$rounds" -gt 1 ]; then
+    python3 - "$rw" "${results[$rw]}" <<'PY'
+import statistics, sys
+rows = [list(map(float, r.split())) for r in sys.argv[2].split(",") if r]
+med = [statistics.median(col) for col in zip(*rows)]
+print("%-10s %-6s %12.0f %10.0f %12.0f %10.0f %7.2fx" % (sys.argv[1], "median", med[0], med[1],
+      med[2], med[3], med[0] / max(med[2], 1)))
+PY
+  fi
 done

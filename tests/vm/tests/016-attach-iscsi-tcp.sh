@@ -10,6 +10,7 @@ ISERGW="$(vm_isergw)"
 iqn=iqn.2026-11.org.isergw:attach-tcp
 
 vm_load_modules
+modprobe loop 2>/dev/null || true
 vm_net_shared
 mkdir -p /mnt/lio /mnt/fs
 mount -t tmpfs -o size=600M tmpfs /mnt/lio

@@ -68,7 +68,7 @@ uint32_t AddTargetRecvDataSegmentLength(const OutgoingPdu& pdu, uint8_t* bhs, ui
 // The two fd polls and the connect timer, kept apart from the transport: a
 // poll cancelled by Close() still completes later, and finds this, not a
 // destroyed transport.
-struct IserTransport::Conn {
+struct IserTransport::Conn final : uring::Orphan {
   struct Poll final : uring::Completion {
     Conn* conn = nullptr;
     bool cm = false;
@@ -76,7 +76,10 @@ struct IserTransport::Conn {
       Conn* c = conn;
       --c->inflight;
       if (c->owner == nullptr) {
-        if (c->inflight == 0) delete c;
+        if (c->inflight == 0) {
+          c->loop->Disown(c);
+          delete c;
+        }
         return;
       }
       (cm ? c->cm_armed : c->cq_armed) = false;
@@ -94,6 +97,7 @@ struct IserTransport::Conn {
   };
 
   IserTransport* owner = nullptr;
+  uring::EventLoop* loop = nullptr;
   int inflight = 0;
   Poll cm_poll, cq_poll;
   bool cm_armed = false;
@@ -104,6 +108,7 @@ struct IserTransport::Conn {
 IserTransport::IserTransport(uring::EventLoop* loop, TransportListener* listener)
     : loop_(loop), listener_(listener), conn_(new Conn) {
   conn_->owner = this;
+  conn_->loop = loop;
   conn_->cm_poll.conn = conn_;
   conn_->cm_poll.cm = true;
   conn_->cq_poll.conn = conn_;
@@ -115,7 +120,11 @@ IserTransport::~IserTransport() {
   Close();
   loop_->RemovePassHook(this);
   conn_->owner = nullptr;
-  if (conn_->inflight == 0) delete conn_;
+  if (conn_->inflight == 0) {
+    delete conn_;
+  } else {
+    loop_->Adopt(conn_);  // freed by its last cancelled poll, or with the loop
+  }
 }
 
 std::string IserTransport::DescribePeer() const {
@@ -422,12 +431,6 @@ void IserTransport::HandleReceive(uint32_t slot, uint32_t bytes) {
         "BHS announces %u AHS and %u data bytes, the message holds %u after the BHS", ahs, data,
         pdu.size() - kBhsSize));
   }
-  if ((pdu[0] & 0x3f) == 0x23 && !full_feature_) {
-    // LIO's ib_isert records the Initiator Task Tag of the first Login
-    // Request only (isert_rx_login_req) and answers every later request of
-    // the login with it: give the session the tag of the request it sent.
-    memcpy(pool_ + layout_.recv_offset(slot) + kIserHeaderSize + 16, login_itt_, 4);
-  }
   ++stats_.pdus_received;
   stats_.bytes_received += bytes;
   listener_->OnPdu(IncomingPdu{pdu.first(kBhsSize), pdu.subspan(kBhsSize, ahs),
@@ -470,7 +473,6 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
   EncodeIserHeader(header, std::span<uint8_t, kIserHeaderSize>(buffer, kIserHeaderSize));
   memcpy(buffer + kIserHeaderSize, pdu.bhs.data(), pdu.bhs.size());
   uint32_t length = static_cast<uint32_t>(kIserHeaderSize + pdu.bhs.size());
-  if ((pdu.bhs[0] & 0x3f) == 0x03) memcpy(login_itt_, pdu.bhs.data() + 16, 4);  // Login Request
   slot.wr = ibv_send_wr{};
   slot.wr.num_sge = 1;
   if (!pdu.data.empty()) {
@@ -521,7 +523,6 @@ void IserTransport::BeforeSubmit() {
 }
 
 void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& limits) {
-  full_feature_ = true;
   // Digests do not exist over iSER (RFC 7145 forces None). The target may
   // send data segments up to what we declared; a receive slot holds kDataBytes.
   if (limits.max_recv_data_segment_length > SlotLayout::kDataBytes) {

@@ -36,6 +36,17 @@ struct IserStats {
 // Memory: one registration holds every PDU buffer (fixed send and receive
 // slots); command buffers are found in a RegistrationCache (registered on
 // first use, whole mapping at a time, never per I/O).
+//
+// Trust model: every registration allows remote read and write, and the
+// STag (rkey) of a command is that of the whole region holding its buffer.
+// A misbehaving target that learns an rkey can therefore read or overwrite
+// any byte of that region (the caller's whole I/O buffer area, or the
+// mapping around a buffer registered on the fly) for as long as the
+// connection lives, not only the current command's buffer; it cannot reach
+// memory outside the registered regions, nor the PDU slots of other
+// connections (a protection domain per connection). Closing the connection
+// deregisters everything. The strict mode of issue 6 (a type 2 memory window
+// bound per command) is not implemented.
 class IserTransport final : public Transport, private uring::PassHook {
  public:
   // The connection's progress (SPDK's nvme_rdma_qpair_state); each CM event
@@ -113,9 +124,6 @@ class IserTransport final : public Transport, private uring::PassHook {
   ibv_send_wr* send_tail_ = nullptr;
   ibv_recv_wr* recv_head_ = nullptr;  // re-posted after each CQ batch
   ibv_recv_wr* recv_tail_ = nullptr;
-
-  bool full_feature_ = false;
-  uint8_t login_itt_[4] = {};  // of the last Login Request sent
 
   TransportStats stats_;
   IserStats iser_stats_;

@@ -102,7 +102,9 @@ class BenchRun {
     elapsed_ = absl::Now() - measure_start;
     cpu_seconds_ = CpuSeconds() - cpu_start;
     ios_ = histogram_.count();
-    doorbells_ = session_.transport()->stats().doorbells - doorbells_start;
+    // A session that lost its connection has no transport any more.
+    const iscsi::Transport* transport = session_.transport();
+    doorbells_ = transport == nullptr ? 0 : transport->stats().doorbells - doorbells_start;
     registrations_ = MemoryRegistrations() - registrations_start;
     // Let what is in flight finish, so that the session ends cleanly.
     stopping_ = true;

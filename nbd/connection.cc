@@ -122,8 +122,14 @@ absl::Status Connection::Start() {
 
   loop_->AddPassHook(this);
   hooked_ = true;
-  loop_->ArmTimer(this, options_.handshake_timeout);
-  handshake_.Start(&handshake_out_);
+  if (options_.skip_handshake) {
+    phase_ = Phase::kHeader;
+    limits_.transmission_flags = export_->transmission_flags;
+    limits_.structured_replies = false;
+  } else {
+    loop_->ArmTimer(this, options_.handshake_timeout);
+    handshake_.Start(&handshake_out_);
+  }
   Pump();
   return absl::OkStatus();
 }

@@ -33,6 +33,9 @@ struct ConnectionOptions {
   uint16_t queue_id = 0;
   uint16_t depth = 64;  // requests in flight; more wait in the socket
   absl::Duration handshake_timeout = absl::Seconds(10);
+  // The socket was handed over after a handshake done elsewhere (the
+  // kernel's NBD client): requests from the first byte, simple replies.
+  bool skip_handshake = false;
 };
 
 // The export as served: what the handshake shows, derived from a geometry.

@@ -35,9 +35,10 @@ absl::Status Errno(const std::string& what) {
   return absl::InternalError(message);
 }
 
-// Serves one client on this thread until it ends.
-void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, ConnectionOptions options,
-                 std::atomic<bool>* done) {
+}  // namespace
+
+void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
+                     const ConnectionOptions& options, std::atomic<bool>* done) {
   uring::EventLoop::Options loop_options;
   loop_options.entries = 256;
   auto loop = uring::EventLoop::Create(loop_options);
@@ -67,8 +68,6 @@ void ServeClient(int fd, ublk::Backend* backend, const ExportInfo* info, Connect
   shutdown(fd, SHUT_RDWR);
   done->store(true, std::memory_order_release);
 }
-
-}  // namespace
 
 std::string UriEscape(const std::string& text, bool keep_slash) {
   std::string out;
@@ -242,7 +241,7 @@ void Server::Accept() {
   connection.queue_id = next_queue_id_++;
   connection.depth = options_.depth;
   connection.handshake_timeout = options_.handshake_timeout;
-  w->thread = std::thread(ServeClient, fd, backend_, &export_, connection, &w->done);
+  w->thread = std::thread(ServeConnection, fd, backend_, &export_, connection, &w->done);
   workers_.push_back(std::move(worker));
   ++connections_served_;
 }

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nbd/connection.h"
 #include "nbd/handshake.h"
 #include "ublk/backend.h"
 
@@ -77,6 +78,12 @@ class Server {
   uint64_t connections_served_ = 0;
   std::list<std::unique_ptr<Worker>> workers_;
 };
+
+// Serves the connected socket `fd` on the calling thread (its own io_uring)
+// until the connection ends, then shuts the socket down (the caller closes
+// it) and sets `done`.
+void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
+                     const ConnectionOptions& options, std::atomic<bool>* done);
 
 // Percent-encodes what is not an RFC 3986 unreserved character.
 std::string UriEscape(const std::string& text, bool keep_slash);

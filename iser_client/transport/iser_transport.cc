@@ -21,6 +21,9 @@ namespace {
 
 constexpr int kResolveTimeoutMs = 2000;
 constexpr int kCqBatch = 32;
+// After the target disconnects: how long what it sent before may take to
+// show up in the CQ.
+constexpr absl::Duration kDrainGrace = absl::Milliseconds(500);
 constexpr int kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 
 absl::Status Tagged(absl::Status status, FailureKind kind) {
@@ -192,6 +195,7 @@ void IserTransport::ArmPoll(bool cm) {
 }
 
 void IserTransport::OnConnectTimeout() {
+  if (state_ == State::kDraining) return Fail(TargetClosed());
   if (state_ == State::kConnected || state_ == State::kClosed) return;
   Fail(Tagged(absl::DeadlineExceededError(absl::StrCat("iSER connect to ", endpoint_.host, ":",
                                                        endpoint_.port, " timed out")),
@@ -206,6 +210,12 @@ void IserTransport::OnCmReady() {
     HandleCmEvent(copy);
   }
   ArmPoll(true);
+}
+
+absl::Status IserTransport::TargetClosed() const {
+  return Tagged(absl::UnavailableError(absl::StrCat("target ", endpoint_.host, ":", endpoint_.port,
+                                                    " closed the iSER connection")),
+                FailureKind::kTransport);
 }
 
 void IserTransport::HandleCmEvent(const rdma_cm_event& event) {
@@ -273,9 +283,16 @@ void IserTransport::HandleCmEvent(const rdma_cm_event& event) {
                              "iSER connection to ", where, " failed (status ", event.status, ")")),
                          FailureKind::kTransport));
     case RDMA_CM_EVENT_DISCONNECTED:
-      return Fail(Tagged(
-          absl::UnavailableError(absl::StrCat("target ", where, " closed the iSER connection")),
-          FailureKind::kTransport));
+      if (state_ != State::kConnected) break;
+      // What the target sent before it disconnected (a login reject, a last
+      // response) may still be on its way into the CQ, behind this event:
+      // move the QP to error so that the flush marks the end, deliver every
+      // completion before it, then fail (or after a short grace period).
+      state_ = State::kDraining;
+      rdma_disconnect(cm_id_);
+      loop_->ArmTimer(&conn_->connect_timer, kDrainGrace);
+      DrainCompletions();
+      return;
     case RDMA_CM_EVENT_DEVICE_REMOVAL:
       return Fail(Tagged(absl::UnavailableError(absl::StrCat(
                              "the RDMA device of the connection to ", where, " went away")),
@@ -373,6 +390,12 @@ void IserTransport::OnCqReady() {
   if (ibv_req_notify_cq(cq_, 0) != 0) {
     return Fail(absl::UnavailableError("cannot re-arm the RDMA completion queue"));
   }
+  DrainCompletions();
+  if (state_ == State::kClosed) return;
+  ArmPoll(false);
+}
+
+void IserTransport::DrainCompletions() {
   ibv_wc wcs[kCqBatch];
   int n;
   while (state_ != State::kClosed && (n = ibv_poll_cq(cq_, kCqBatch, wcs)) > 0) {
@@ -380,20 +403,20 @@ void IserTransport::OnCqReady() {
   }
   if (state_ == State::kClosed) return;
   if (n < 0) return Fail(absl::UnavailableError("polling the RDMA completion queue failed"));
-  if (recv_head_ != nullptr) {
+  if (recv_head_ != nullptr && state_ == State::kConnected) {
     ibv_recv_wr* bad = nullptr;
     if (ibv_post_recv(cm_id_->qp, recv_head_, &bad) != 0) {
       return Fail(absl::UnavailableError("cannot re-post RDMA receives"));
     }
     recv_head_ = recv_tail_ = nullptr;
   }
-  ArmPoll(false);
 }
 
 void IserTransport::HandleCompletion(const ibv_wc& wc) {
   const WorkKind kind = WrIdKind(wc.wr_id);
   const uint32_t slot = WrIdSlot(wc.wr_id);
   if (wc.status != IBV_WC_SUCCESS) {
+    if (state_ == State::kDraining) return Fail(TargetClosed());  // the flush: nothing more came
     // A flush (the QP went to error: link down, target gone) or a real
     // error: either way the connection is dead.
     return Fail(Tagged(absl::UnavailableError(absl::StrFormat(
@@ -535,7 +558,7 @@ void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& limits) {
 
 void IserTransport::Fail(absl::Status status) {
   if (state_ == State::kClosed) return;
-  const bool was_connected = state_ == State::kConnected;
+  const bool was_connected = state_ == State::kConnected || state_ == State::kDraining;
   if (GetFailureKind(status) == FailureKind::kNone) TagFailure(status, FailureKind::kTransport);
   Close();
   if (was_connected) {

@@ -57,6 +57,7 @@ class IserTransport final : public Transport, private uring::PassHook {
     kResolvingRoute,    // rdma_resolve_route() in flight
     kConnecting,        // QP created, receives posted, rdma_connect() in flight
     kConnected,         // ESTABLISHED: PDUs flow
+    kDraining,          // DISCONNECTED by the target: delivering what came before it
     kClosed,            // closed or failed; resources released
   };
 
@@ -80,8 +81,10 @@ class IserTransport final : public Transport, private uring::PassHook {
 
   void OnCmReady();
   void OnCqReady();
+  void DrainCompletions();
   void OnConnectTimeout();
   void HandleCmEvent(const rdma_cm_event& event);
+  absl::Status TargetClosed() const;
   absl::Status CreateQueuePair();
   void HandleCompletion(const ibv_wc& wc);
   void HandleReceive(uint32_t slot, uint32_t bytes);

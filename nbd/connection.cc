@@ -361,7 +361,7 @@ void Connection::Execute(uint16_t tag) {
       slot.end = h.offset + h.length;
       slot.flush_after = (h.flags & kCmdFlagFua) != 0;
       if (slot.action == RequestAction::kWriteZeroes &&
-          backend_->geometry().max_write_zeroes_bytes == 0) {
+          (backend_->geometry().max_write_zeroes_bytes == 0 || zeroes_by_writing_)) {
         std::memset(slot.buffer, 0, buffer_bytes_);
       }
       NextChunk(slot);
@@ -383,7 +383,7 @@ bool Connection::NextChunk(Slot& slot) {
     if (slot.action == RequestAction::kTrim) {
       io.op = ublk::IoOp::kDiscard;
       limit = g.max_discard_bytes;
-    } else if (g.max_write_zeroes_bytes != 0) {
+    } else if (g.max_write_zeroes_bytes != 0 && !zeroes_by_writing_) {
       io.op = ublk::IoOp::kWriteZeroes;
       io.no_unmap = (slot.header.flags & kCmdFlagNoHole) != 0;
       limit = g.max_write_zeroes_bytes;
@@ -446,6 +446,22 @@ void Connection::CompleteIo(uint16_t tag, int32_t result) {
 // Takes a backend result; true when slot.io holds a further request to submit.
 bool Connection::Advance(Slot& slot, int32_t result) {
   const uint16_t tag = static_cast<uint16_t>(&slot - slots_.data());
+  if (result == -EOPNOTSUPP && slot.io.op == ublk::IoOp::kWriteZeroes) {
+    // The backing store cannot zero a range (fallocate on 9p, a LUN without
+    // WRITE SAME): the zeroes are written instead, from now on.
+    LOG_IF(WARNING, !zeroes_by_writing_)
+        << "NBD: the backend cannot zero ranges; writing zeroes instead";
+    zeroes_by_writing_ = true;
+    std::memset(slot.buffer, 0, buffer_bytes_);
+    slot.next_offset = slot.io.offset;
+    return NextChunk(slot);
+  }
+  if (result == -EOPNOTSUPP && slot.io.op == ublk::IoOp::kDiscard) {
+    // TRIM is a hint the server may ignore; what was trimmed reads back as
+    // anything, the old data included.
+    slot.next_offset = slot.end;
+    result = 0;
+  }
   if (result < 0) {
     slot.error = NbdErrorForErrno(result);
     Finish(tag);

@@ -164,6 +164,10 @@ class Connection final : public ublk::QueueSink, public uring::PassHook, public 
   bool send_inflight_ = false;
   bool send_broken_ = false;
 
+  // The backend answered WRITE_ZEROES with EOPNOTSUPP once: zeroes are
+  // written as data from then on.
+  bool zeroes_by_writing_ = false;
+
   bool finished_ = false;
   absl::Status result_;
   uint64_t requests_ = 0;

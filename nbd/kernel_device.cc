@@ -263,6 +263,15 @@ absl::StatusOr<std::unique_ptr<KernelDevice>> KernelDevice::Attach(
 
 KernelDevice::~KernelDevice() { (void)Detach(); }
 
+bool KernelDevice::disconnected() const {
+  for (const auto& w : workers_) {
+    if (!w->done.load(std::memory_order_acquire)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 absl::Status KernelDevice::Detach() {
   absl::Status result;
   if (attached_) {

@@ -49,6 +49,10 @@ class KernelDevice {
   // closes its sockets), then waits for the connection threads. Idempotent.
   absl::Status Detach();
 
+  // True once every connection has ended: the kernel let go of the device
+  // (disconnected from outside, or timed out).
+  bool disconnected() const;
+
   uint32_t index() const { return index_; }
   std::string device_path() const { return "/dev/nbd" + std::to_string(index_); }
 

@@ -22,6 +22,7 @@ constexpr char kUsage[] =
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
     "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"
     "                                serve file:///PATH or mem://SIZE as /dev/ublkbN\n"
+    "                                (--frontend nbd: /dev/nbdN; auto: ublk if present)\n"
     "  export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT]\n"
     "                                serve URL over NBD until SIGTERM (prints the NBD URI)\n"
     "\n"
@@ -49,7 +50,10 @@ int main(int argc, char** argv) {
   if (verb == "info") return isergw::cli::RunInfo(args);
   if (verb == "copy") return isergw::cli::RunCopy(args);
   if (verb == "bench") return isergw::cli::RunBench(args);
-  if (verb == "attach") return isergw::cli::RunAttach(args);
+  if (verb == "attach") {
+    if (isergw::cli::AttachGoesToNbd()) return isergw::cli::RunAttachNbd(args);
+    return isergw::cli::RunAttach(args);
+  }
   if (verb == "export") return isergw::cli::RunExport(args);
   if (verb == "help") {
     printf("%s\n", kUsage);

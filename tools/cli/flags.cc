@@ -24,6 +24,9 @@ DEFINE_string(recover, "",
 DEFINE_int32(block_size, 0,
              "attach: logical block size in bytes (512..4096, a power of two); "
              "0: 512, or the backing device's");
+DEFINE_string(frontend, "ublk",
+              "attach: ublk, nbd (the kernel's NBD client, set up through netlink), or auto "
+              "(ublk where its driver is, else nbd)");
 DEFINE_string(socket, "",
               "export: Unix socket to listen on (mode 0600; default "
               "/run/isergw/nbd-PID.sock unless --port is given)");

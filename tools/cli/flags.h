@@ -25,6 +25,7 @@ DECLARE_int32(queues);
 DECLARE_int32(depth);
 DECLARE_string(recover);
 DECLARE_int32(block_size);
+DECLARE_string(frontend);
 // export
 DECLARE_string(socket);
 DECLARE_int32(port);

@@ -5,6 +5,7 @@
 // the first stdout line once it accepts connections, serves until SIGTERM
 // or SIGINT, then lets the connections finish what they have in flight,
 // flushes the backend and exits 0.
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "gateway/backend_factory.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
+#include "nbd/kernel_device.h"
 #include "nbd/server.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
@@ -54,6 +56,22 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const std::stri
   return gateway::OpenBackend(url, options);
 }
 
+// SIGTERM and SIGINT to a signalfd, blocked before any thread exists so
+// only this thread sees them.
+absl::StatusOr<int> SignalFd() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  const int fd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("signalfd: ", strerror(errno)));
+  }
+  return fd;
+}
+
 absl::StatusOr<std::string> DefaultSocketPath() {
   const char* dir = "/run/isergw";
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -87,17 +105,11 @@ int RunExport(const std::vector<std::string>& args) {
     return ReportFailure(url.status());
   }
 
-  // Signals go to a signalfd, blocked before any connection thread exists.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (signal_fd < 0) {
-    return ReportFailure(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+  auto signals = SignalFd();
+  if (!signals.ok()) {
+    return ReportFailure(signals.status());
   }
+  const int signal_fd = *signals;
 
   auto backend = OpenExportBackend(args[0], *url);
   if (!backend.ok()) {
@@ -140,6 +152,103 @@ int RunExport(const std::vector<std::string>& args) {
   }
   if (!flushed.ok()) {
     return ReportFailure(flushed);
+  }
+  return 0;
+}
+
+bool AttachGoesToNbd() {
+  if (FLAGS_frontend == "ublk") {
+    return false;
+  }
+  if (FLAGS_frontend == "auto") {
+    // ublk where the driver is there (or loaded on demand), else NBD.
+    return access("/dev/ublk-control", F_OK) != 0 && access("/sys/module/ublk_drv", F_OK) != 0 &&
+           access("/sys/module/nbd", F_OK) == 0;
+  }
+  return true;  // "nbd", or a bad value RunAttachNbd reports
+}
+
+// isergw attach --foreground --frontend nbd [--queues N] [--depth N] URL:
+// /dev/nbdN through the kernel's NBD netlink interface, one connection (a
+// thread and its io_uring here, a socket in the kernel) per queue.
+int RunAttachNbd(const std::vector<std::string>& args) {
+  if (FLAGS_frontend != "nbd" && FLAGS_frontend != "auto") {
+    return ReportFailure(InvalidArgument(
+        absl::StrCat("--frontend must be ublk, nbd or auto, not '", FLAGS_frontend, "'")));
+  }
+  if (args.size() != 1) {
+    return ReportFailure(InvalidArgument(
+        "usage: isergw attach --foreground --frontend nbd [--queues N] [--depth N] URL"));
+  }
+  if (!FLAGS_foreground) {
+    return ReportFailure(InvalidArgument(
+        "attach has no background mode yet: pass --foreground (the daemon comes later)"));
+  }
+  if (FLAGS_queues < 1 || FLAGS_queues > 64) {
+    return ReportFailure(InvalidArgument(
+        absl::StrCat("--queues must be between 1 and 64 for NBD, got ", FLAGS_queues)));
+  }
+  if (FLAGS_depth < 1 || FLAGS_depth > 4096) {
+    return ReportFailure(
+        InvalidArgument(absl::StrCat("--depth must be between 1 and 4096, got ", FLAGS_depth)));
+  }
+  if (FLAGS_block_size < 0 || FLAGS_block_size > 4096) {
+    return ReportFailure(InvalidArgument(
+        absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096")));
+  }
+  auto url = iscsi::ParseUrl(args[0]);
+  if (!url.ok()) {
+    return ReportFailure(url.status());
+  }
+  auto signals = SignalFd();
+  if (!signals.ok()) {
+    return ReportFailure(signals.status());
+  }
+  const int signal_fd = *signals;
+  auto backend = OpenExportBackend(args[0], *url);
+  if (!backend.ok()) {
+    return ReportFailure(backend.status());
+  }
+  nbd::KernelDeviceOptions options;
+  options.connections = static_cast<uint16_t>(FLAGS_queues);
+  options.depth = static_cast<uint16_t>(FLAGS_depth);
+  auto device = nbd::KernelDevice::Attach(backend->get(), options);
+  if (!device.ok()) {
+    absl::Status status = device.status();
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      // iscsiadm's "transport module not available", as for a missing ublk.
+      fprintf(stderr, "isergw: %s\n", std::string(status.message()).c_str());
+      return iscsi::ExitCodeValue(iscsi::ExitCode::kTransportNotFound);
+    }
+    return ReportFailure(status);
+  }
+  printf("%s\n", (*device)->device_path().c_str());
+  fflush(stdout);
+  fprintf(stderr, "isergw: serving %s as %s over NBD (%d connections, depth %d)\n",
+          (*backend)->Describe().c_str(), (*device)->device_path().c_str(), FLAGS_queues,
+          FLAGS_depth);
+
+  absl::Status served;
+  pollfd fds[1] = {{signal_fd, POLLIN, 0}};
+  for (;;) {
+    const int n = poll(fds, 1, 1000);
+    if (n > 0) {
+      break;  // SIGTERM or SIGINT
+    }
+    if ((*device)->disconnected()) {
+      served = absl::UnavailableError(
+          absl::StrCat((*device)->device_path(), " was disconnected by the kernel"));
+      break;
+    }
+  }
+  absl::Status detached = (*device)->Detach();
+  device->reset();
+  absl::Status flushed = (*backend)->Flush();
+  close(signal_fd);
+  for (const absl::Status& s : {served, detached, flushed}) {
+    if (!s.ok()) {
+      return ReportFailure(s);
+    }
   }
   return 0;
 }

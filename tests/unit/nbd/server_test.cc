@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -496,6 +497,67 @@ TEST_F(FileServerTest, ClientGoneWithRequestsInFlight) {
   ASSERT_EQ(c.StructuredReply(&cookie, &payload), 0);
   EXPECT_TRUE(payload.substr(8) == std::string(131072, '\0'));
   ExpectServerServes();
+}
+
+// A store that cannot zero or discard ranges (fallocate on 9p, a LUN
+// without WRITE SAME or UNMAP) but still says it can.
+class NoZeroingBackend final : public ublk::Backend {
+ public:
+  explicit NoZeroingBackend(ublk::RamBackend* ram) : ram_(ram), geometry_(ram->geometry()) {
+    geometry_.max_write_zeroes_bytes = 1 << 20;
+    geometry_.discard_granularity = 4096;
+    geometry_.max_discard_bytes = 1 << 20;
+  }
+  const ublk::Geometry& geometry() const override { return geometry_; }
+  absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(
+      const ublk::QueueContext& context) override {
+    return std::make_unique<Queue>(ram_, context.sink);
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  std::string Describe() const override { return "no zeroing"; }
+
+ private:
+  class Queue final : public ublk::QueueBackend {
+   public:
+    Queue(ublk::RamBackend* ram, ublk::QueueSink* sink) : ram_(ram), sink_(sink) {}
+    void Submit(const ublk::IoRequest& io) override {
+      if (io.op == ublk::IoOp::kWriteZeroes || io.op == ublk::IoOp::kDiscard) {
+        sink_->CompleteIo(io.tag, -EOPNOTSUPP);
+        return;
+      }
+      sink_->CompleteIo(io.tag, ram_->Execute(io));
+    }
+
+   private:
+    ublk::RamBackend* ram_;
+    ublk::QueueSink* sink_;
+  };
+  ublk::RamBackend* ram_;
+  ublk::Geometry geometry_;
+};
+
+TEST_F(ServerTest, ZeroesAreWrittenWhereTheBackendCannotZero) {
+  NoZeroingBackend backend(ram_.get());
+  served_backend_ = &backend;
+  StartServer();
+  RawClient c(path_);
+  ASSERT_TRUE(c.Handshake(false));
+  uint64_t cookie = 0;
+  std::vector<uint8_t> pattern(512 * 1024, 0xab);
+  for (uint64_t offset = 0; offset < kSize; offset += pattern.size()) {
+    c.Request(kCmdWrite, offset, static_cast<uint32_t>(pattern.size()), 9, 0, pattern.data());
+    ASSERT_EQ(c.SimpleReply(&cookie), 0);
+  }
+  c.Request(kCmdWriteZeroes, 4096, 3 << 20 >> 2, 1, kCmdFlagNoHole);  // 768 KiB: two chunks
+  EXPECT_EQ(c.SimpleReply(&cookie), 0);
+  EXPECT_TRUE(RamIsZero(4096, 3 << 20 >> 2));
+  EXPECT_EQ(ram_->data()[4095], 0xab);
+  EXPECT_EQ(ram_->data()[4096 + (3 << 20 >> 2)], 0xab);
+  c.Request(kCmdTrim, 0, 4096, 2);  // a hint: succeeds, data may stay
+  EXPECT_EQ(c.SimpleReply(&cookie), 0);
+  EXPECT_EQ(cookie, 2u);
+  c.Request(kCmdDisc, 0, 0, 3);
+  EXPECT_TRUE(c.SeesEof());
 }
 
 TEST(UriEscapeTest, Escapes) {

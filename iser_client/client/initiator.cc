@@ -54,9 +54,8 @@ absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* lo
   config.login.negotiation.iser = options.transport == TransportKind::kIser;
   if (config.login.negotiation.iser) {
     // The target's Sends land in fixed iSER receive slots: declare what they hold.
-    config.login.negotiation.initiator_recv_data_segment_length =
-        std::min(config.login.negotiation.initiator_recv_data_segment_length,
-                 SlotLayout::kDataBytes);
+    config.login.negotiation.initiator_recv_data_segment_length = std::min(
+        config.login.negotiation.initiator_recv_data_segment_length, SlotLayout::kDataBytes);
   }
   if (config.login.isid == Isid{}) config.login.isid = RandomIsid();
 

@@ -11,9 +11,12 @@ namespace {
 // A MODE SENSE(10) answer: header with DEVICE-SPECIFIC PARAMETER `dsp`, no
 // block descriptors, then the caching page (0x08, 18 bytes) with `byte2`.
 std::vector<uint8_t> Answer(uint8_t dsp, uint8_t byte2) {
-  std::vector<uint8_t> a = {0, 0, 0, dsp, 0, 0, 0, 0, 0x08, 18, byte2};
-  a.resize(8 + 2 + 18, 0);
+  std::vector<uint8_t> a(8 + 2 + 18, 0);
   a[1] = static_cast<uint8_t>(a.size() - 2);
+  a[3] = dsp;
+  a[8] = 0x08;
+  a[9] = 18;
+  a[10] = byte2;
   return a;
 }
 
@@ -44,13 +47,17 @@ TEST(ModeSenseTest, WriteCacheAndFuaBitsAreRead) {
 
 TEST(ModeSenseTest, BlockDescriptorsAndOtherPagesAreSkipped) {
   // 8-byte block descriptor, then a control page (0x0a, 10 bytes), then caching.
-  std::vector<uint8_t> a = {0, 0, 0, 0x10, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 10};
-  a.resize(a.size() + 10, 0xff);
-  a.push_back(0x08);
-  a.push_back(18);
-  a.push_back(0x04);
-  a.resize(a.size() + 17, 0);
+  std::vector<uint8_t> a(8 + 8 + 12 + 20, 0);
   a[1] = static_cast<uint8_t>(a.size() - 2);
+  a[3] = 0x10;
+  a[7] = 8;
+  for (int i = 0; i < 8; ++i) a[8 + i] = static_cast<uint8_t>(i + 1);
+  a[16] = 0x0a;
+  a[17] = 10;
+  for (int i = 0; i < 10; ++i) a[18 + i] = 0xff;
+  a[28] = 0x08;
+  a[29] = 18;
+  a[30] = 0x04;
   auto mode = DecodeCachingModeSense10(a);
   ASSERT_TRUE(mode.ok()) << mode.status();
   EXPECT_TRUE(mode->write_cache_enabled);

@@ -417,6 +417,13 @@ void IserTransport::HandleCompletion(const ibv_wc& wc) {
   const uint32_t slot = WrIdSlot(wc.wr_id);
   if (wc.status != IBV_WC_SUCCESS) {
     if (state_ == State::kDraining) return Fail(TargetClosed());  // the flush: nothing more came
+    if (wc.status == IBV_WC_LOC_LEN_ERR && kind == WorkKind::kRecv) {
+      return Fail(Tagged(absl::DataLossError(absl::StrCat(
+                             "target sent an iSER message larger than the ", layout_.slot_bytes,
+                             "-byte receive buffers (declare InitiatorRecvDataSegmentLength <= ",
+                             SlotLayout::kDataBytes, ")")),
+                         FailureKind::kProtocol));
+    }
     // A flush (the QP went to error: link down, target gone) or a real
     // error: either way the connection is dead.
     return Fail(Tagged(absl::UnavailableError(absl::StrFormat(
@@ -545,15 +552,13 @@ void IserTransport::BeforeSubmit() {
   }
 }
 
-void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& limits) {
+void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& /*limits*/) {
   // Digests do not exist over iSER (RFC 7145 forces None). The target may
-  // send data segments up to what we declared; a receive slot holds kDataBytes.
-  if (limits.max_recv_data_segment_length > SlotLayout::kDataBytes) {
-    Fail(Tagged(absl::InvalidArgumentError(absl::StrCat(
-                    "InitiatorRecvDataSegmentLength ", limits.max_recv_data_segment_length,
-                    " exceeds the iSER receive buffers (", SlotLayout::kDataBytes, " bytes)")),
-                FailureKind::kProtocol));
-  }
+  // send data segments up to the InitiatorRecvDataSegmentLength we declared;
+  // a receive slot holds SlotLayout::kDataBytes, which Initiator::Login
+  // declares. A caller that declares more still works with targets that send
+  // less (LIO's Sends carry at most 8 KiB); a larger Send fails the
+  // connection with a local length error, named in HandleCompletion().
 }
 
 void IserTransport::Fail(absl::Status status) {

@@ -46,13 +46,8 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
   auto factory = iscsi::MakeTransportFactory(options.transport);
   if (!factory.ok()) return factory.status();
 
-  iscsi::SessionConfig config = options.session;
+  iscsi::SessionConfig config = iscsi::MakeSessionConfig(options);
   config.max_commands = context.depth;
-  config.login.initiator_name = options.initiator_name;
-  config.login.target_name = options.target_name;
-  config.login.session_type = iscsi::SessionType::kNormal;
-  config.login.chap = options.chap;
-  config.login.negotiation.iser = options.transport == iscsi::TransportKind::kIser;
   // Every queue is a session of its own: a shared ISID would make the
   // target reinstate (drop) the previous queue's session.
   config.login.isid = iscsi::RandomIsid();

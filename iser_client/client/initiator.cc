@@ -41,16 +41,13 @@ absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind) {
   return status;
 }
 
-absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* loop,
-                                                            InitiatorOptions options) {
-  auto factory = MakeTransportFactory(options.transport);
-  if (!factory.ok()) return factory.status();
-  SessionConfig config = std::move(options.session);
+SessionConfig MakeSessionConfig(const InitiatorOptions& options) {
+  SessionConfig config = options.session;
   config.login.initiator_name = options.initiator_name;
   config.login.target_name = options.target_name;
   config.login.session_type =
       options.target_name.empty() ? SessionType::kDiscovery : SessionType::kNormal;
-  config.login.chap = std::move(options.chap);
+  config.login.chap = options.chap;
   config.login.negotiation.iser = options.transport == TransportKind::kIser;
   if (config.login.negotiation.iser) {
     // The target's Sends land in fixed iSER receive slots: declare what they hold.
@@ -58,6 +55,14 @@ absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* lo
         config.login.negotiation.initiator_recv_data_segment_length, SlotLayout::kDataBytes);
   }
   if (config.login.isid == Isid{}) config.login.isid = RandomIsid();
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* loop,
+                                                            InitiatorOptions options) {
+  auto factory = MakeTransportFactory(options.transport);
+  if (!factory.ok()) return factory.status();
+  SessionConfig config = MakeSessionConfig(options);
 
   std::unique_ptr<Initiator> initiator(new Initiator(loop));
   SessionObserver* observer = initiator.get();

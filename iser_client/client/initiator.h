@@ -74,6 +74,10 @@ class Initiator final : private SessionObserver {
   bool logged_out_ = false;
 };
 
+// The session configuration `options` describe: names, CHAP, negotiation
+// (iSER keys included for iSER), a random ISID unless one is set.
+SessionConfig MakeSessionConfig(const InitiatorOptions& options);
+
 // Creates transports of one kind for a Session.
 absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind);
 

@@ -213,6 +213,16 @@ void IserTransport::OnCmReady() {
 }
 
 absl::Status IserTransport::TargetClosed() const {
+  if (!full_feature_) {
+    // LIO refuses a login (a wrong CHAP secret, an unknown initiator) by
+    // sending a reject and disconnecting at once; over iSER the disconnect
+    // often flushes the reject before it leaves the target.
+    return Tagged(absl::UnavailableError(absl::StrCat(
+                      "target ", endpoint_.host, ":", endpoint_.port,
+                      " closed the iSER connection during login (a refused login: wrong CHAP "
+                      "credentials or an initiator the target does not allow?)")),
+                  FailureKind::kLoginFailed);
+  }
   return Tagged(absl::UnavailableError(absl::StrCat("target ", endpoint_.host, ":", endpoint_.port,
                                                     " closed the iSER connection")),
                 FailureKind::kTransport);
@@ -284,12 +294,12 @@ void IserTransport::HandleCmEvent(const rdma_cm_event& event) {
                          FailureKind::kTransport));
     case RDMA_CM_EVENT_DISCONNECTED:
       if (state_ != State::kConnected) break;
-      // What the target sent before it disconnected (a login reject, a last
-      // response) may still be on its way into the CQ, behind this event:
-      // move the QP to error so that the flush marks the end, deliver every
-      // completion before it, then fail (or after a short grace period).
+      // What the target sent before it disconnected (LIO's login reject)
+      // may still be on its way into the CQ, behind this event: keep
+      // receiving for a short grace period, or until a flush says nothing
+      // more comes. (Disconnecting our side now would flush our receives
+      // before the target's last Send lands.)
       state_ = State::kDraining;
-      rdma_disconnect(cm_id_);
       loop_->ArmTimer(&conn_->connect_timer, kDrainGrace);
       DrainCompletions();
       return;
@@ -403,7 +413,7 @@ void IserTransport::DrainCompletions() {
   }
   if (state_ == State::kClosed) return;
   if (n < 0) return Fail(absl::UnavailableError("polling the RDMA completion queue failed"));
-  if (recv_head_ != nullptr && state_ == State::kConnected) {
+  if (recv_head_ != nullptr) {
     ibv_recv_wr* bad = nullptr;
     if (ibv_post_recv(cm_id_->qp, recv_head_, &bad) != 0) {
       return Fail(absl::UnavailableError("cannot re-post RDMA receives"));
@@ -553,6 +563,7 @@ void IserTransport::BeforeSubmit() {
 }
 
 void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& /*limits*/) {
+  full_feature_ = true;
   // Digests do not exist over iSER (RFC 7145 forces None). The target may
   // send data segments up to the InitiatorRecvDataSegmentLength we declared;
   // a receive slot holds SlotLayout::kDataBytes, which Initiator::Login
@@ -575,7 +586,9 @@ void IserTransport::Fail(absl::Status status) {
 
 void IserTransport::Close() {
   if (state_ == State::kClosed) return;
-  if (state_ == State::kConnected && cm_id_ != nullptr) rdma_disconnect(cm_id_);
+  if ((state_ == State::kConnected || state_ == State::kDraining) && cm_id_ != nullptr) {
+    rdma_disconnect(cm_id_);
+  }
   state_ = State::kClosed;
   ReleaseResources();
 }

@@ -128,6 +128,8 @@ class IserTransport final : public Transport, private uring::PassHook {
   ibv_recv_wr* recv_head_ = nullptr;  // re-posted after each CQ batch
   ibv_recv_wr* recv_tail_ = nullptr;
 
+  bool full_feature_ = false;  // login done: a disconnect is no login refusal
+
   TransportStats stats_;
   IserStats iser_stats_;
 };

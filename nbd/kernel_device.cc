@@ -31,7 +31,8 @@ class MessageWriter {
     header->nlmsg_seq = sequence;
     auto* genl = reinterpret_cast<genlmsghdr*>(bytes_.data() + NLMSG_HDRLEN);
     genl->cmd = command;
-    genl->version = type == GENL_ID_CTRL ? 1 : NBD_GENL_VERSION;
+    // Both the controller and the NBD family are at version 1.
+    genl->version = NBD_GENL_VERSION;
   }
   void Put(uint16_t type, const void* data, size_t length) {
     const size_t at = bytes_.size();

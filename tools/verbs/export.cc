@@ -214,10 +214,11 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   options.depth = static_cast<uint16_t>(FLAGS_depth);
   auto device = nbd::KernelDevice::Attach(backend->get(), options);
   if (!device.ok()) {
-    absl::Status status = device.status();
+    const absl::Status& status = device.status();
     if (status.code() == absl::StatusCode::kUnavailable) {
       // iscsiadm's "transport module not available", as for a missing ublk.
-      fprintf(stderr, "isergw: %s\n", std::string(status.message()).c_str());
+      const std::string message(status.message());
+      fprintf(stderr, "isergw: %s\n", message.c_str());
       return iscsi::ExitCodeValue(iscsi::ExitCode::kTransportNotFound);
     }
     return ReportFailure(status);

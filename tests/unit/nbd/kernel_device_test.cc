@@ -35,7 +35,9 @@ std::vector<Attr> ParseAttrs(const uint8_t* p, size_t length) {
     std::memcpy(&a, p + at, sizeof(a));
     EXPECT_GE(a.nla_len, NLA_HDRLEN);
     EXPECT_LE(at + a.nla_len, length);
-    if (a.nla_len < NLA_HDRLEN || at + a.nla_len > length) break;
+    if (a.nla_len < NLA_HDRLEN || at + a.nla_len > length) {
+      break;
+    }
     attrs.push_back({static_cast<uint16_t>(a.nla_type & NLA_TYPE_MASK),
                      (a.nla_type & NLA_F_NESTED) != 0,
                      std::vector<uint8_t>(p + at + NLA_HDRLEN, p + at + a.nla_len)});
@@ -145,10 +147,14 @@ TEST(KernelDeviceTest, ServesDeviceWithExt4) {
   const std::string path = (*device)->device_path();
   // The device node appears once the kernel has set it up.
   struct stat st;
-  for (int i = 0; i < 100 && stat(path.c_str(), &st) != 0; ++i) usleep(50 * 1000);
+  for (int i = 0; i < 100 && stat(path.c_str(), &st) != 0; ++i) {
+    usleep(50 * 1000);
+  }
 
   std::vector<uint8_t> block(1 << 20);
-  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<uint8_t>(i * 13 + 5);
+  for (size_t i = 0; i < block.size(); ++i) {
+    block[i] = static_cast<uint8_t>(i * 13 + 5);
+  }
   void* aligned = nullptr;
   ASSERT_EQ(posix_memalign(&aligned, 4096, block.size()), 0);
   std::memcpy(aligned, block.data(), block.size());

@@ -543,7 +543,7 @@ TEST_F(ServerTest, ZeroesAreWrittenWhereTheBackendCannotZero) {
   RawClient c(path_);
   ASSERT_TRUE(c.Handshake(false));
   uint64_t cookie = 0;
-  std::vector<uint8_t> pattern(512 * 1024, 0xab);
+  std::vector<uint8_t> pattern(size_t{512} * 1024, 0xab);
   for (uint64_t offset = 0; offset < kSize; offset += pattern.size()) {
     c.Request(kCmdWrite, offset, static_cast<uint32_t>(pattern.size()), 9, 0, pattern.data());
     ASSERT_EQ(c.SimpleReply(&cookie), 0);

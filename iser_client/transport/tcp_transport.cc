@@ -51,10 +51,12 @@ struct TcpTransport::Conn final : uring::Orphan {
     void (TcpTransport::*handler)(int) = nullptr;
     void OnComplete(int32_t res, uint32_t) override {
       Conn* c = conn;
+      // This request stays counted while its handler runs: a listener that
+      // destroys the transport from the callback leaves `c` adopted by the
+      // loop, alive until the count drops here.
+      if (c->owner != nullptr) (c->owner->*handler)(res);
       --c->inflight;
-      if (c->owner != nullptr) {
-        (c->owner->*handler)(res);  // may destroy the owner; c stays valid
-      } else if (c->inflight == 0) {
+      if (c->owner == nullptr && c->inflight == 0) {
         c->loop->Disown(c);
         delete c;
       }
@@ -261,6 +263,7 @@ void TcpTransport::OnRecvDone(int res) {
     c.rx_head += view.wire_length;
     ++stats_.pdus_received;
     listener_->OnPdu(IncomingPdu{view.bhs, view.ahs, view.data});
+    if (c.owner == nullptr) return;  // the listener destroyed this transport
   }
   PostRecv();
 }

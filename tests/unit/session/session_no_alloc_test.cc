@@ -8,6 +8,10 @@
 
 #include "tests/unit/session/fake_target.h"
 
+// Replacing the global operator new/delete with malloc/free is the point of
+// this file; GCC's optimizer flags the pairing it cannot see through.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<uint64_t> g_allocations{0};

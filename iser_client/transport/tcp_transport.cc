@@ -47,14 +47,27 @@ const char* TransportKindName(TransportKind kind) {
 
 struct TcpTransport::Conn final : uring::Orphan {
   struct Op final : uring::Completion {
+    enum class Kind : uint8_t { kConnect, kRecv, kSend };
     Conn* conn = nullptr;
-    void (TcpTransport::*handler)(int) = nullptr;
+    Kind kind = Kind::kConnect;
     void OnComplete(int32_t res, uint32_t) override {
       Conn* c = conn;
       // This request stays counted while its handler runs: a listener that
       // destroys the transport from the callback leaves `c` adopted by the
       // loop, alive until the count drops here.
-      if (c->owner != nullptr) (c->owner->*handler)(res);
+      if (TcpTransport* owner = c->owner; owner != nullptr) {
+        switch (kind) {
+          case Kind::kConnect:
+            owner->OnConnectDone(res);
+            break;
+          case Kind::kRecv:
+            owner->OnRecvDone(res);
+            break;
+          case Kind::kSend:
+            owner->OnSendDone(res);
+            break;
+        }
+      }
       --c->inflight;
       if (c->owner == nullptr && c->inflight == 0) {
         c->loop->Disown(c);
@@ -108,11 +121,11 @@ TcpTransport::TcpTransport(uring::EventLoop* loop, TransportListener* listener)
   conn_->owner = this;
   conn_->loop = loop;
   conn_->connect_op.conn = conn_;
-  conn_->connect_op.handler = &TcpTransport::OnConnectDone;
+  conn_->connect_op.kind = Conn::Op::Kind::kConnect;
   conn_->recv_op.conn = conn_;
-  conn_->recv_op.handler = &TcpTransport::OnRecvDone;
+  conn_->recv_op.kind = Conn::Op::Kind::kRecv;
   conn_->send_op.conn = conn_;
-  conn_->send_op.handler = &TcpTransport::OnSendDone;
+  conn_->send_op.kind = Conn::Op::Kind::kSend;
   conn_->connect_timer.owner = this;
   conn_->rx.resize(kInitialRxBytes);
   conn_->tx_slots.reserve(256);

@@ -37,7 +37,12 @@ absl::Status Tgtd::Start() {
   // process id keeps parallel test binaries apart, the counter keeps apart
   // the daemons one process starts one after another.
   static int started = 0;
-  control_port_ = 1000 + (getpid() % 3000) * 10 + (started++ % 10);
+  // Skip management channels another daemon answers on (one left behind by
+  // a killed test run would otherwise take our tgtadm commands).
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    control_port_ = 1000 + (getpid() % 3000) * 10 + (started++ % 10) + attempt * 30000;
+    if (!Admin("--mode target --op show").ok()) break;
+  }
   std::string portal = absl::StrCat("portal=127.0.0.1:", port_);
   std::string control = std::to_string(control_port_);
   pid_ = fork();

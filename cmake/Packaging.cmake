@@ -1,0 +1,1 @@
+# Install rules for the system files and the Debian package (CPack DEB).

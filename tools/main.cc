@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/cli/flags.h"
+#include "tools/doctor/doctor_verb.h"
 #include "tools/verbs/verbs.h"
 
 namespace {
@@ -25,6 +26,8 @@ constexpr char kUsage[] =
     "                                (--frontend nbd: /dev/nbdN; auto: ublk if present)\n"
     "  export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT]\n"
     "                                serve URL over NBD until SIGTERM (prints the NBD URI)\n"
+    "  doctor [PORTAL_OR_URL] [--json]\n"
+    "                                check ublk, io_uring, NBD, RDMA and a portal's reachability\n"
     "\n"
     "URL: iscsi://[user[%password]@]host[:port]/target-iqn/lun (iser:// likewise).\n"
     "CHAP secrets: --chap-file FILE (mode 0600) or ISERGW_CHAP_USER/ISERGW_CHAP_SECRET.\n"
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
     return isergw::cli::RunAttach(args);
   }
   if (verb == "export") return isergw::cli::RunExport(args);
+  if (verb == "doctor") return isergw::cli::RunDoctor(args);
   if (verb == "help") {
     printf("%s\n", kUsage);
     return 0;

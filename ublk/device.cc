@@ -320,6 +320,14 @@ absl::Status Device::Stop() {
   return status;
 }
 
+IoStatsSnapshot Device::stats() const {
+  IoStatsSnapshot total;
+  for (const auto& queue : queues_) {
+    total.Merge(queue->stats().Snapshot());
+  }
+  return total;
+}
+
 absl::Status Device::failure() const {
   std::lock_guard<std::mutex> lock(failure_mu_);
   return failure_;

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "ublk/backend.h"
 #include "ublk/control.h"
+#include "ublk/io_stats.h"
 #include "ublk/params.h"
 #include "ublk/queue.h"
 
@@ -56,6 +57,9 @@ class Device final : private QueueEvents {
   std::string char_path() const { return absl::StrCat("/dev/ublkc", info_.dev_id); }
   const ublksrv_ctrl_dev_info& info() const { return info_; }
   const ControlDevice& control() const { return *control_; }
+
+  // What the queues have served so far, summed. Not concurrently with Stop.
+  IoStatsSnapshot stats() const;
 
   // An eventfd that becomes readable when a queue's backend failed for
   // good; the caller should then Stop(). failure() says why.

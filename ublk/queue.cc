@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <future>
 #include <memory>
 #include <vector>
@@ -17,6 +18,15 @@
 #include "ublk/tag_buffers.h"
 
 namespace isergw::ublk {
+namespace {
+
+int64_t MonotonicNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace
 
 // The queue thread's state. Everything here lives on that thread.
 class QueueRunner final : public QueueSink {
@@ -47,6 +57,10 @@ class QueueRunner final : public QueueSink {
     void* buffer = nullptr;
     uint16_t tag = 0;
     TagState state = TagState::kIdle;
+    // The request being served, for the stats.
+    IoOp op = IoOp::kRead;
+    uint32_t length = 0;
+    int64_t start_ns = 0;
   };
 
   struct Waker final : uring::Completion {
@@ -229,6 +243,10 @@ void QueueRunner::Dispatch(TagSlot& slot) {
   IoRequest io;
   absl::Status decoded =
       DecodeIoDesc(desc, slot.tag, slot.buffer, config_.buffer_bytes, config_.geometry, &io);
+  slot.op = io.op;
+  slot.length = io.length;
+  slot.start_ns = MonotonicNanos();
+  queue_->stats_.OnStart();
   if (!decoded.ok()) {
     VLOG(1) << "ublk queue " << config_.queue_id << ": " << decoded;
     CompleteIo(slot.tag, ErrnoFor(decoded));
@@ -249,10 +267,8 @@ void QueueRunner::CompleteIo(uint16_t tag, int32_t result) {
     return;
   }
   --serving_;
-  queue_->served_.fetch_add(1, std::memory_order_relaxed);
-  if (result < 0) {
-    queue_->failed_.fetch_add(1, std::memory_order_relaxed);
-  }
+  const int64_t elapsed_ns = MonotonicNanos() - slot.start_ns;
+  queue_->stats_.OnComplete(slot.op, slot.length, result, static_cast<uint64_t>(elapsed_ns) / 1000);
   SendCommand(slot, IoCommand::kCommitAndFetchReq, result);
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "ublk/backend.h"
+#include "ublk/io_stats.h"
 #include "ublk/uapi.h"
 
 namespace isergw::ublk {
@@ -55,9 +56,8 @@ class Queue {
   void RequestStop();
   void Join();
 
-  // Requests served (any result) and failed, for logs.
-  uint64_t served() const { return served_.load(std::memory_order_relaxed); }
-  uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
+  // What this queue has served; readable from any thread.
+  const IoStats& stats() const { return stats_; }
 
  private:
   friend class QueueRunner;
@@ -65,8 +65,7 @@ class Queue {
   int wake_fd_ = -1;  // eventfd: RequestStop wakes the loop through it
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
-  std::atomic<uint64_t> served_{0};
-  std::atomic<uint64_t> failed_{0};
+  IoStats stats_;
 };
 
 }  // namespace isergw::ublk

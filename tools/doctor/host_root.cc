@@ -45,11 +45,6 @@ bool HostRoot::Exists(absl::string_view absolute) const {
   return stat(Path(absolute).c_str(), &st) == 0;
 }
 
-bool HostRoot::IsCharDevice(absl::string_view absolute) const {
-  struct stat st;
-  return stat(Path(absolute).c_str(), &st) == 0 && S_ISCHR(st.st_mode);
-}
-
 std::vector<std::string> HostRoot::List(absl::string_view absolute_dir) const {
   std::vector<std::string> names;
   DIR* dir = opendir(Path(absolute_dir).c_str());

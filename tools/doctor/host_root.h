@@ -29,7 +29,6 @@ class HostRoot {
   std::optional<std::string> ReadAll(absl::string_view absolute) const;
 
   bool Exists(absl::string_view absolute) const;
-  bool IsCharDevice(absl::string_view absolute) const;
 
   // Entry names of a directory, sorted, without "." and ".."; empty when it
   // does not exist. Symbolic links (as in /sys/class) count as entries.

@@ -86,7 +86,7 @@ std::string KernelRelease() {
 UblkFacts GatherUblkFacts(const HostRoot& root, absl::string_view kernel_release) {
   UblkFacts facts;
   facts.kernel_release = std::string(kernel_release);
-  facts.control_node = root.IsCharDevice(ublk::kControlPath);
+  facts.control_node = root.Exists(ublk::kControlPath);
   facts.module = FindModule(root, kernel_release, "ublk_drv");
   return facts;
 }
@@ -238,7 +238,7 @@ CheckResult DecideIoUring(const IoUringFacts& facts) {
 NbdFacts GatherNbdFacts(const HostRoot& root, absl::string_view kernel_release) {
   NbdFacts facts;
   facts.kernel_release = std::string(kernel_release);
-  facts.device_node = root.IsCharDevice("/dev/nbd0") || root.Exists("/dev/nbd0");
+  facts.device_node = root.Exists("/dev/nbd0");
   facts.module = FindModule(root, kernel_release, "nbd");
   return facts;
 }

@@ -38,7 +38,7 @@ std::string KernelRelease();
 
 struct UblkFacts {
   std::string kernel_release;
-  bool control_node = false;  // /dev/ublk-control is a character device
+  bool control_node = false;  // /dev/ublk-control exists
   ModuleState module = ModuleState::kUnknown;
 
   // The driver's answer to GET_FEATURES through ublk::ControlDevice.

@@ -22,7 +22,7 @@ std::string FormatText(const std::vector<CheckResult>& results) {
 }
 
 std::string FormatJson(const std::vector<CheckResult>& results) {
-  nlohmann::json array = nlohmann::json::array();
+  nlohmann::ordered_json array = nlohmann::ordered_json::array();
   for (const CheckResult& r : results) {
     array.push_back({{"check", r.check},
                      {"status", std::string(VerdictName(r.verdict))},

@@ -14,7 +14,8 @@ namespace isergw::doctor {
 // per check, then a summary line "2 ok, 1 warning, 1 failure".
 std::string FormatText(const std::vector<CheckResult>& results);
 
-// [{"check": "ublk", "status": "FAIL", "detail": "...", "fix": "..."}, ...]
+// [{"check": "ublk", "status": "FAIL", "detail": "...", "fix": "..."}, ...], keys in
+// that order.
 std::string FormatJson(const std::vector<CheckResult>& results);
 
 }  // namespace isergw::doctor

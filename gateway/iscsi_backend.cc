@@ -75,7 +75,19 @@ absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> IscsiBackend::OpenQueue(
     const ublk::QueueContext& context) {
   auto queue = IscsiQueue::Open(context, options_, info_);
   if (!queue.ok()) return queue.status();
+  {
+    const iscsi::Session& session = (*queue)->session();
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    std::erase_if(sessions_,
+                  [&](const QueueSessionInfo& s) { return s.queue_id == context.queue_id; });
+    sessions_.push_back({context.queue_id, session.isid(), session.tsih(), session.params()});
+  }
   return std::unique_ptr<ublk::QueueBackend>(std::move(*queue));
+}
+
+std::vector<QueueSessionInfo> IscsiBackend::sessions() const {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  return sessions_;
 }
 
 std::string IscsiBackend::Describe() const {

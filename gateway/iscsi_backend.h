@@ -1,9 +1,12 @@
 #ifndef GATEWAY_ISCSI_BACKEND_H_
 #define GATEWAY_ISCSI_BACKEND_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "iser_client/client/initiator.h"
@@ -11,6 +14,14 @@
 #include "ublk/backend.h"
 
 namespace isergw::gateway {
+
+// What a queue's session settled at login, for `isergw status`.
+struct QueueSessionInfo {
+  uint16_t queue_id = 0;
+  std::array<uint8_t, 6> isid{};
+  uint16_t tsih = 0;
+  iscsi::SessionParams params;
+};
 
 // An iSCSI LUN as a block backend: each queue logs in its own session (its
 // own ISID, so the target sees independent I_T nexuses) on the queue
@@ -33,6 +44,9 @@ class IscsiBackend final : public ublk::Backend {
   std::string Describe() const override;
 
   const iscsi::LunInfo& lun_info() const { return info_; }
+  const iscsi::InitiatorOptions& options() const { return options_; }
+  // One entry per queue logged in, in login order. Thread-safe.
+  std::vector<QueueSessionInfo> sessions() const;
 
  private:
   IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info);
@@ -40,6 +54,8 @@ class IscsiBackend final : public ublk::Backend {
   iscsi::InitiatorOptions options_;
   iscsi::LunInfo info_;
   ublk::Geometry geometry_;
+  mutable std::mutex sessions_mu_;
+  std::vector<QueueSessionInfo> sessions_;  // guarded by sessions_mu_
 };
 
 // The block geometry a LUN supports, from what ProbeLun read. Exposed for

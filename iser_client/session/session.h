@@ -1,6 +1,7 @@
 #ifndef ISER_CLIENT_SESSION_SESSION_H_
 #define ISER_CLIENT_SESSION_SESSION_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,7 @@ class Session final : private TransportListener, private uring::Timer {
   const SessionStats& stats() const { return stats_; }
   const Endpoint& endpoint() const { return endpoint_; }
   uint16_t tsih() const { return tsih_; }
+  const std::array<uint8_t, 6>& isid() const { return config_.login.isid; }
   uint32_t commands_in_flight() const { return commands_in_flight_; }
   const Transport* transport() const { return transport_.get(); }
 

@@ -156,8 +156,13 @@ ProbeResult ProbeTcp(const PortalTarget& target, absl::Duration timeout) {
                     std::to_string(target.port) + "?";
       break;
     case EHOSTUNREACH:
+      // On the local network this is a neighbour (ARP) lookup nobody answered.
+      result.hint =
+          "no host answers at that address (no ARP/neighbour reply, or a router reported it "
+          "unreachable): is it up, and is the address right?";
+      break;
     case ENETUNREACH:
-      result.hint = "no route to the host: check the address and this host's routes (ip route)";
+      result.hint = "no route to that network: check the address and this host's routes (ip route)";
       break;
     default:
       result.hint = "check the address and the network path (ping, ip route get ADDRESS)";
@@ -195,6 +200,9 @@ ProbeResult ProbeIser(const PortalTarget& target, absl::Duration timeout) {
     return result;
   }
   const int timeout_ms = std::max(1000, RemainingMs(deadline));
+  // RDMA CM enforces timeout_ms itself and then reports ADDR_ERROR with the
+  // reason; wait a little longer than that so its answer, not ours, is seen.
+  const absl::Time event_deadline = deadline + absl::Seconds(2);
   rdma_cm_event_type type = RDMA_CM_EVENT_ADDR_ERROR;
   int status = 0;
   const std::string no_device_hint =
@@ -203,7 +211,7 @@ ProbeResult ProbeIser(const PortalTarget& target, absl::Duration timeout) {
   if (rdma_resolve_addr(id, nullptr, reinterpret_cast<sockaddr*>(&destination), timeout_ms) != 0) {
     result.detail = absl::StrCat("RDMA address resolution failed: ", std::strerror(errno));
     result.hint = no_device_hint;
-  } else if (!NextCmEvent(channel, deadline, type, status)) {
+  } else if (!NextCmEvent(channel, event_deadline, type, status)) {
     result.detail = "RDMA address resolution timed out";
     result.hint = "the address does not answer ARP/neighbour discovery: is the host up?";
   } else if (type != RDMA_CM_EVENT_ADDR_RESOLVED) {
@@ -217,7 +225,7 @@ ProbeResult ProbeIser(const PortalTarget& target, absl::Duration timeout) {
   } else if (rdma_resolve_route(id, std::max(1000, RemainingMs(deadline))) != 0) {
     result.detail = absl::StrCat("RDMA route resolution failed: ", std::strerror(errno));
     result.hint = no_device_hint;
-  } else if (!NextCmEvent(channel, deadline, type, status)) {
+  } else if (!NextCmEvent(channel, event_deadline, type, status)) {
     result.detail = "RDMA route resolution timed out";
     result.hint = no_device_hint;
   } else if (type != RDMA_CM_EVENT_ROUTE_RESOLVED) {

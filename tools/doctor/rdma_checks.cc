@@ -200,7 +200,11 @@ CheckResult DecideRdmaPort(const RdmaPortFacts& port) {
     result.detail =
         absl::StrCat("port ", port.state, " (physical ", port.phys_state, "), ",
                      port.link_layer.empty() ? "" : port.link_layer + ", ", netdev_text);
-    if (ethernet) {
+    if (ethernet && port.netdev && port.netdev->operstate != "down") {
+      // Administratively up, but no carrier: nothing to type, a cable to check.
+      result.fix = absl::StrCat(netdev_name, " is up but has no link (", port.netdev->operstate,
+                                "): check its cable and switch port (for a veth, its peer)");
+    } else if (ethernet) {
       result.fix = netdev_name.empty()
                        ? "bring up the network device behind this port (ip link set DEV up)"
                        : absl::StrCat("ip link set ", netdev_name,

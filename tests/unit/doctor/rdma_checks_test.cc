@@ -108,6 +108,12 @@ TEST(RdmaPortTest, DownPortSaysToBringTheNetdevUp) {
   EXPECT_THAT(r.detail, HasSubstr("port DOWN"));
   EXPECT_THAT(r.detail, HasSubstr("(down)"));
   EXPECT_THAT(r.fix, HasSubstr("ip link set eth3 up"));
+
+  // Up, but its link is not: a cable to check rather than a command to type.
+  fake.Write("/sys/class/net/eth3/operstate", "lowerlayerdown\n");
+  r = DecideRdmaPort(ReadRdmaSysfs(fake.root())[0].ports[0]);
+  EXPECT_EQ(r.verdict, Verdict::kWarn);
+  EXPECT_THAT(r.fix, HasSubstr("eth3 is up but has no link (lowerlayerdown)"));
 }
 
 TEST(RdmaPortTest, NoIpv4GidSaysToAddAnAddress) {

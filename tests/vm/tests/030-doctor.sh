@@ -63,6 +63,7 @@ ip link set veth1 down
 vm_wait 10 sh -c "! grep -q ACTIVE /sys/class/infiniband/rxe1/ports/1/state"
 doctor
 expect WARN "rdma rxe1/1" "port DOWN.*fix: ip link set veth1 up"
+expect WARN "rdma rxe0/1" "port DOWN.*fix: veth0 is up but has no link"
 ip link set veth1 up
 vm_wait 10 vm_rxe_port_active rxe1 || vm_fail "rxe1 did not come back"
 

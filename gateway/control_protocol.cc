@@ -1,13 +1,11 @@
 #include "gateway/control_protocol.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "iser_client/config/exit_codes.h"
+#include "ublk/control.h"
 
 namespace isergw::gateway {
 namespace {
-
-constexpr absl::string_view kExitCodePayload = "isergw/exit-code";
 
 absl::Status Malformed(absl::string_view what) {
   return iscsi::WithFailure(absl::InvalidArgumentError(absl::StrCat("malformed request: ", what)),
@@ -29,9 +27,13 @@ absl::StatusOr<nlohmann::json> ParseRequest(absl::string_view line) {
 }
 
 nlohmann::json ErrorReply(const absl::Status& status) {
+  // iscsiadm's "transport module not available" for a missing ublk driver.
+  const iscsi::ExitCode code = status.GetPayload(ublk::kDriverMissingPayload).has_value()
+                                   ? iscsi::ExitCode::kTransportNotFound
+                                   : iscsi::ExitCodeFor(status);
   return {{"ok", false},
           {"error", std::string(status.message())},
-          {"exit_code", iscsi::ExitCodeValue(iscsi::ExitCodeFor(status))}};
+          {"exit_code", iscsi::ExitCodeValue(code)}};
 }
 
 absl::StatusOr<nlohmann::json> ParseReply(absl::string_view line) {
@@ -45,16 +47,9 @@ absl::StatusOr<nlohmann::json> ParseReply(absl::string_view line) {
   if (reply.contains("error") && reply["error"].is_string()) message = reply["error"];
   absl::Status status = absl::FailedPreconditionError(message);
   if (reply.contains("exit_code") && reply["exit_code"].is_number_integer()) {
-    status.SetPayload(kExitCodePayload, absl::Cord(absl::StrCat(reply["exit_code"].get<int>())));
+    status = iscsi::WithExitCode(std::move(status), reply["exit_code"].get<int>());
   }
   return status;
-}
-
-std::optional<int> ReplyExitCode(const absl::Status& status) {
-  auto payload = status.GetPayload(kExitCodePayload);
-  int code = 0;
-  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &code)) return std::nullopt;
-  return code;
 }
 
 }  // namespace isergw::gateway

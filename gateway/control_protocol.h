@@ -27,12 +27,8 @@ absl::StatusOr<nlohmann::json> ParseRequest(absl::string_view line);
 
 nlohmann::json ErrorReply(const absl::Status& status);
 // A reply line as the client got it: the reply object, or the error it
-// carries as a Status (with its exit code kept for the CLI).
+// carries as a Status (with its exit code set, see iscsi::WithExitCode).
 absl::StatusOr<nlohmann::json> ParseReply(absl::string_view line);
-
-// The exit code a failed reply asked for (ParseReply keeps it as payload),
-// or nullopt.
-std::optional<int> ReplyExitCode(const absl::Status& status);
 
 }  // namespace isergw::gateway
 

@@ -21,11 +21,21 @@ constexpr char kUsage[] =
     "  copy SRC DST [--sparse]       copy a local image onto a LUN or a LUN into a file\n"
     "  bench URL [--rw R] [--bs B] [--qd N] [--seconds S] [--json]\n"
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
+    "  attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto]\n"
+    "         [--persist] [--chap NAME | --chap-file PATH]\n"
+    "                                attach a LUN, file:///PATH or mem://SIZE through the daemon;\n"
+    "                                prints /dev/ublkbN once it takes I/O\n"
     "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"
-    "                                serve file:///PATH or mem://SIZE as /dev/ublkbN\n"
+    "                                serve it from this process instead, without a daemon\n"
     "                                (--frontend nbd: /dev/nbdN; auto: ublk if present)\n"
     "  export URL [--socket PATH | --port N [--bind ADDR]] [--name EXPORT]\n"
     "                                serve URL over NBD until SIGTERM (prints the NBD URI)\n"
+    "  detach DEVICE|NAME [--force]  flush and remove a volume (refused while in use)\n"
+    "  list [--json]                 the daemon's volumes with live IOPS and latency\n"
+    "  status [DEVICE|NAME] [--json | --prometheus]\n"
+    "                                sessions, parameters and counters of volumes\n"
+    "  daemon [--socket PATH] [--state-dir DIR] [--config-dir DIR] [--metrics-file PATH]\n"
+    "                                hold attached volumes (systemd: isergw.service)\n"
     "  doctor [PORTAL_OR_URL] [--json]\n"
     "                                check ublk, io_uring, NBD, RDMA and a portal's reachability\n"
     "\n"
@@ -58,6 +68,10 @@ int main(int argc, char** argv) {
     return isergw::cli::RunAttach(args);
   }
   if (verb == "export") return isergw::cli::RunExport(args);
+  if (verb == "daemon") return isergw::cli::RunDaemon(args);
+  if (verb == "detach") return isergw::cli::RunDetach(args);
+  if (verb == "list") return isergw::cli::RunList(args);
+  if (verb == "status") return isergw::cli::RunStatus(args);
   if (verb == "doctor") return isergw::cli::RunDoctor(args);
   if (verb == "help") {
     printf("%s\n", kUsage);

@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace isergw::iscsi {
 namespace {
@@ -146,9 +148,24 @@ FailureKind GetFailureKind(const absl::Status& status) {
   return FailureKind::kNone;
 }
 
+namespace {
+constexpr absl::string_view kExitCodePayloadUrl = "isergw/exit-code";
+}  // namespace
+
+absl::Status WithExitCode(absl::Status status, int code) {
+  if (!status.ok()) status.SetPayload(kExitCodePayloadUrl, absl::Cord(absl::StrCat(code)));
+  return status;
+}
+
 ExitCode ExitCodeFor(const absl::Status& status) {
   if (status.ok()) {
     return ExitCode::kSuccess;
+  }
+  if (auto payload = status.GetPayload(kExitCodePayloadUrl); payload.has_value()) {
+    int code = 0;
+    if (absl::SimpleAtoi(std::string(*payload), &code) && code > 0 && code < 256) {
+      return static_cast<ExitCode>(code);
+    }
   }
   if (std::optional<ExitCode> code = ExitCodeForKind(GetFailureKind(status))) {
     return *code;

@@ -119,7 +119,12 @@ FailureKind GetFailureKind(const absl::Status& status);
 // Stable lower-case name ("auth_failed"), also the payload's content.
 absl::string_view FailureKindName(FailureKind kind);
 
+// The exit code for `status`: one set with WithExitCode, else from its
+// FailureKind, else from its absl code.
 ExitCode ExitCodeFor(const absl::Status& status);
+
+// Fixes the exit code of `status` (the CLI relays the daemon's this way).
+absl::Status WithExitCode(absl::Status status, int code);
 
 inline int ExitCodeValue(ExitCode code) { return static_cast<int>(code); }
 

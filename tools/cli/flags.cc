@@ -29,7 +29,10 @@ DEFINE_string(frontend, "ublk",
               "(ublk where its driver is, else nbd)");
 DEFINE_string(socket, "",
               "export: Unix socket to listen on (mode 0600; default "
-              "/run/isergw/nbd-PID.sock unless --port is given)");
+              "/run/isergw/nbd-PID.sock unless --port is given); daemon, attach, detach, list, "
+              "status: the daemon's control socket (default /run/isergw/control.sock)");
 DEFINE_int32(port, -1, "export: TCP port to listen on instead of a Unix socket (0: any free port)");
 DEFINE_string(bind, "127.0.0.1", "export: address the TCP port is bound to");
-DEFINE_string(name, "", "export: the NBD export name clients ask for (\"\" is the default export)");
+DEFINE_string(name, "",
+              "export: the NBD export name clients ask for (\"\" is the default export); "
+              "attach: the volume's name (/dev/isergw/NAME; default from the URL)");

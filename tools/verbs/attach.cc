@@ -1,23 +1,29 @@
+// isergw attach URL [--queues N] [--depth N] [--name NAME] [--transport T]
+//                   [--persist] [--chap NAME | --chap-file PATH]
+//   asks the daemon to attach an iSCSI LUN (iscsi://, iser://), file:///PATH
+//   or mem://SIZE as /dev/ublkbN and prints the device path once it takes I/O.
 // isergw attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL
-//
-// Serves an iSCSI LUN (iscsi://, iser://), file:///PATH or mem://SIZE as a
-// ublk block device from this
-// process: prints the device path as the first stdout line once it takes
-// I/O, serves until SIGTERM or SIGINT (or until the backend fails for good),
-// then stops and deletes the device. With --recover it takes over a device
-// whose server died instead of creating one.
+//   serves it from this process instead, without a daemon: prints the device
+//   path as the first stdout line, serves until SIGTERM or SIGINT (or until
+//   the backend fails for good), then stops and deletes the device. With
+//   --recover it takes over a device whose server died.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/backend_factory.h"
+#include "gateway/control_socket.h"
+#include "gateway/volume_spec.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
+#include "tools/cli/daemon_flags.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
 #include "tools/cli/target.h"
@@ -29,7 +35,9 @@ namespace isergw::cli {
 namespace {
 
 constexpr char kAttachUsage[] =
-    "usage: isergw attach --foreground [--queues N] [--depth N] [--block_size B] "
+    "usage: isergw attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto] "
+    "[--persist] [--chap NAME | --chap-file PATH]\n"
+    "       isergw attach --foreground [--queues N] [--depth N] [--block_size B] "
     "[--recover /dev/ublkbN] URL";
 
 int Fail(const absl::Status& status) {
@@ -40,6 +48,9 @@ int Fail(const absl::Status& status) {
   }
   return code;
 }
+
+// Logging in (with its own timeouts) and creating the device.
+constexpr absl::Duration kAttachTimeout = absl::Minutes(3);
 
 absl::Status InvalidArgument(std::string message) {
   return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
@@ -87,15 +98,66 @@ absl::Status Serve(const ublk::Device& device, int signal_fd) {
   }
 }
 
+// The daemon reads CHAP from files only: it has neither the user's
+// environment nor a place to keep a secret from a URL across restarts.
+absl::StatusOr<std::string> ChapReference() {
+  if (!FLAGS_chap.empty() && !FLAGS_chap_file.empty()) {
+    return InvalidArgument("give --chap or --chap-file, not both");
+  }
+  if (!FLAGS_chap_file.empty()) {
+    std::error_code error;
+    return std::filesystem::absolute(FLAGS_chap_file, error).string();
+  }
+  if (FLAGS_chap.empty() &&
+      (getenv("ISERGW_CHAP_USER") != nullptr || getenv("ISERGW_CHAP_SECRET") != nullptr)) {
+    return InvalidArgument(
+        "the daemon cannot see ISERGW_CHAP_* in your environment: put the credentials in a file "
+        "of mode 0600 and pass --chap-file PATH (or --chap NAME for /etc/isergw/chap/NAME)");
+  }
+  return FLAGS_chap;
+}
+
+int AttachThroughDaemon(const std::string& url) {
+  gateway::VolumeSpec spec;
+  spec.url = url;
+  spec.name = FLAGS_name;
+  spec.queues = static_cast<uint16_t>(FLAGS_queues);
+  spec.depth = static_cast<uint16_t>(FLAGS_depth);
+  spec.persist = FLAGS_persist;
+  spec.header_digest = FLAGS_header_digest;
+  spec.data_digest = FLAGS_data_digest;
+  spec.block_size = static_cast<uint32_t>(FLAGS_block_size);
+  auto transport = gateway::ParseTransportChoice(FLAGS_transport);
+  if (!transport.ok()) return Fail(transport.status());
+  spec.transport = *transport;
+  auto chap = ChapReference();
+  if (!chap.ok()) return Fail(chap.status());
+  spec.chap = *chap;
+  // Checked here too, so a secret in the URL never leaves this process.
+  gateway::VolumeSpec checked = spec;
+  if (checked.name.empty()) checked.name = gateway::DefaultVolumeName(url);
+  if (absl::Status s = gateway::ValidateVolumeSpec(checked); !s.ok()) return Fail(s);
+
+  const nlohmann::json request = {{"op", "attach"}, {"volume", gateway::VolumeSpecToJson(spec)}};
+  auto reply = gateway::CallDaemon(ControlSocketPath(), request, kAttachTimeout);
+  if (!reply.ok()) return ReportFailure(reply.status());
+  if (FLAGS_json) {
+    reply->erase("ok");
+    PrintJson(*reply);
+  } else {
+    printf("%s\n", reply->value("device", "").c_str());
+  }
+  if (reply->contains("warning")) {
+    fprintf(stderr, "isergw: warning: %s\n", reply->value("warning", "").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunAttach(const std::vector<std::string>& args) {
   if (args.size() != 1) {
     return Fail(InvalidArgument(kAttachUsage));
-  }
-  if (!FLAGS_foreground) {
-    return Fail(InvalidArgument(
-        "attach has no background mode yet: pass --foreground (the daemon comes later)"));
   }
   if (FLAGS_queues < 1 || FLAGS_queues > 65535) {
     return Fail(InvalidArgument(absl::StrCat("--queues must be at least 1, got ", FLAGS_queues)));
@@ -103,6 +165,9 @@ int RunAttach(const std::vector<std::string>& args) {
   if (FLAGS_depth < 1 || FLAGS_depth > 65535) {
     return Fail(InvalidArgument(absl::StrCat("--depth must be between 1 and ", ublk::kMaxQueueDepth,
                                              ", got ", FLAGS_depth)));
+  }
+  if (!FLAGS_foreground) {
+    return AttachThroughDaemon(args[0]);
   }
   auto url = iscsi::ParseUrl(args[0]);
   if (!url.ok()) {

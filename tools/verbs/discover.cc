@@ -1,24 +1,53 @@
-// isergw discover HOST[:PORT]: SendTargets over a discovery session.
+// isergw discover [iscsi://|iser://]HOST[:PORT]: SendTargets over a
+// discovery session, over TCP (a bare HOST or iscsi://, as open-iscsi does)
+// or over iSER (iser://).
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "iser_client/client/initiator.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
 #include "tools/cli/flags.h"
+#include "tools/cli/rdma_flags.h"
 #include "tools/cli/report.h"
 #include "tools/cli/target.h"
 #include "tools/verbs/verbs.h"
 
 namespace isergw::cli {
 
+namespace {
+
+// The portal after an optional scheme, and the transport the scheme names.
+std::string_view StripScheme(std::string_view portal, iscsi::TransportKind& transport) {
+  transport = iscsi::TransportKind::kTcp;
+  for (auto [prefix, kind] :
+       {std::pair{std::string_view("iscsi://"), iscsi::TransportKind::kTcp},
+        std::pair{std::string_view("iser://"), iscsi::TransportKind::kIser}}) {
+    if (portal.substr(0, prefix.size()) == prefix) {
+      transport = kind;
+      portal.remove_prefix(prefix.size());
+      if (!portal.empty() && portal.back() == '/') portal.remove_suffix(1);
+      break;
+    }
+  }
+  return portal;
+}
+
+}  // namespace
+
 int RunDiscover(const std::vector<std::string>& args) {
   if (args.size() != 1) {
-    return ReportFailure(
-        iscsi::WithFailure(absl::InvalidArgumentError("usage: isergw discover HOST[:PORT]"),
-                           iscsi::FailureKind::kInvalidArgument));
+    return ReportFailure(iscsi::WithFailure(
+        absl::InvalidArgumentError("usage: isergw discover [iscsi://|iser://]HOST[:PORT]"),
+        iscsi::FailureKind::kInvalidArgument));
   }
-  auto options = ResolveDiscovery(args[0]);
+  iscsi::TransportKind transport;
+  const std::string portal(StripScheme(args[0], transport));
+  auto options = ResolveDiscovery(portal);
   if (!options.ok()) return ReportFailure(options.status());
+  options->transport = transport;
+  ApplyRdmaFlags(*options);
   auto loop = uring::EventLoop::Create();
   if (!loop.ok()) return ReportFailure(loop.status());
   auto initiator = iscsi::Initiator::Login(loop->get(), std::move(*options));

@@ -5,9 +5,6 @@
 // the first stdout line once it accepts connections, serves until SIGTERM
 // or SIGINT, then lets the connections finish what they have in flight,
 // flushes the backend and exits 0.
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "nbd/server.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
+#include "tools/cli/signals.h"
 #include "tools/cli/target.h"
 #include "tools/verbs/verbs.h"
 
@@ -54,22 +52,6 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const std::stri
     options.initiator = std::move(target->options);
   }
   return gateway::OpenBackend(url, options);
-}
-
-// SIGTERM and SIGINT to a signalfd, blocked before any thread exists so
-// only this thread sees them.
-absl::StatusOr<int> SignalFd() {
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  const int fd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("signalfd: ", strerror(errno)));
-  }
-  return fd;
 }
 
 absl::StatusOr<std::string> DefaultSocketPath() {
@@ -105,7 +87,8 @@ int RunExport(const std::vector<std::string>& args) {
     return ReportFailure(url.status());
   }
 
-  auto signals = SignalFd();
+  // Before any thread exists, so only this thread's signalfd sees them.
+  auto signals = BlockStopSignals();
   if (!signals.ok()) {
     return ReportFailure(signals.status());
   }
@@ -200,7 +183,8 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   if (!url.ok()) {
     return ReportFailure(url.status());
   }
-  auto signals = SignalFd();
+  // Before any thread exists, so only this thread's signalfd sees them.
+  auto signals = BlockStopSignals();
   if (!signals.ok()) {
     return ReportFailure(signals.status());
   }
@@ -230,17 +214,15 @@ int RunAttachNbd(const std::vector<std::string>& args) {
           FLAGS_depth);
 
   absl::Status served;
-  pollfd fds[1] = {{signal_fd, POLLIN, 0}};
-  for (;;) {
-    const int n = poll(fds, 1, 1000);
-    if (n > 0) {
-      break;  // SIGTERM or SIGINT
-    }
-    if ((*device)->disconnected()) {
-      served = absl::UnavailableError(
-          absl::StrCat((*device)->device_path(), " was disconnected by the kernel"));
-      break;
-    }
+  StopWait wait;
+  wait.signal_fd = signal_fd;
+  wait.stopped = [&] { return (*device)->disconnected(); };
+  auto stop = WaitForStop(wait);
+  if (!stop.ok()) {
+    served = stop.status();
+  } else if (*stop == StopReason::kCondition) {
+    served = absl::UnavailableError(
+        absl::StrCat((*device)->device_path(), " was disconnected by the kernel"));
   }
   absl::Status detached = (*device)->Detach();
   device->reset();

@@ -14,6 +14,10 @@ int RunCopy(const std::vector<std::string>& args);
 int RunBench(const std::vector<std::string>& args);
 int RunAttach(const std::vector<std::string>& args);
 int RunExport(const std::vector<std::string>& args);
+int RunDaemon(const std::vector<std::string>& args);
+int RunDetach(const std::vector<std::string>& args);
+int RunList(const std::vector<std::string>& args);
+int RunStatus(const std::vector<std::string>& args);
 // attach --frontend nbd (and auto without ublk): in export.cc.
 bool AttachGoesToNbd();
 int RunAttachNbd(const std::vector<std::string>& args);

@@ -1,0 +1,28 @@
+#include "tools/cli/daemon_flags.h"
+
+#include "gateway/control_protocol.h"
+#include "tools/cli/flags.h"
+
+DEFINE_string(state_dir, "/var/lib/isergw", "daemon: where the attached volumes are recorded");
+DEFINE_string(config_dir, "/etc/isergw",
+              "daemon: configuration folder (CHAP files in its chap/ folder)");
+DEFINE_string(metrics_file, "",
+              "daemon: write every volume's counters to this file in Prometheus text format "
+              "(for node exporter's textfile collector), refreshed every second");
+DEFINE_string(links_root, "/dev", "daemon: where the by-path, by-id and isergw/NAME links go");
+DEFINE_string(transport, "",
+              "attach: iser, tcp, or auto (iSER, else TCP); default: the URL's scheme decides");
+DEFINE_bool(persist, false, "attach: attach the volume again after a reboot");
+DEFINE_string(chap, "",
+              "attach: CHAP credentials for the daemon: a file name in <config-dir>/chap/ or an "
+              "absolute path (mode 0600; the file is recorded, never the secret)");
+DEFINE_bool(force, false, "detach: even while the device is mounted or open");
+DEFINE_bool(prometheus, false, "status: print the counters in Prometheus text format");
+
+namespace isergw::cli {
+
+std::string ControlSocketPath() {
+  return FLAGS_socket.empty() ? std::string(gateway::kDefaultControlSocket) : FLAGS_socket;
+}
+
+}  // namespace isergw::cli

@@ -63,7 +63,7 @@ Connection::Connection(int fd, uring::EventLoop* loop, ublk::Backend* backend,
       export_(export_info),
       options_(options),
       depth_(std::max<uint16_t>(options.depth, 1)),
-      handshake_(export_info) {
+      handshake_(export_info, /*confirm_export=*/!options.skip_handshake) {
   recv_op_.owner = this;
   send_op_.owner = this;
 }
@@ -84,7 +84,30 @@ absl::Status Connection::Start() {
   limits_.size = export_->size;
   limits_.min_block = export_->min_block;
   limits_.max_block = export_->max_block;
+  staging_.reset(new uint8_t[kStagingBytes]);
+  iov_.resize(size_t{kMaxRepliesPerSend} * 2);
 
+  if (options_.skip_handshake) {
+    absl::Status opened = OpenQueueAndSlots();
+    if (!opened.ok()) {
+      return opened;
+    }
+  }
+  loop_->AddPassHook(this);
+  hooked_ = true;
+  if (options_.skip_handshake) {
+    phase_ = Phase::kHeader;
+    limits_.transmission_flags = export_->transmission_flags;
+    limits_.structured_replies = false;
+  } else {
+    loop_->ArmTimer(this, options_.handshake_timeout);
+    handshake_.Start(&handshake_out_);
+  }
+  Pump();
+  return absl::OkStatus();
+}
+
+absl::Status Connection::OpenQueueAndSlots() {
   ublk::QueueContext context;
   context.queue_id = options_.queue_id;
   context.depth = depth_;
@@ -100,7 +123,6 @@ absl::Status Connection::Start() {
   slots_.resize(depth_);
   free_.resize(depth_);
   ready_.resize(depth_);
-  iov_.resize(size_t{kMaxRepliesPerSend} * 2);
   for (uint16_t tag = 0; tag < depth_; ++tag) {
     slots_[tag].buffer = queue_->TagBuffer(tag);
     free_[tag] = static_cast<uint16_t>(depth_ - 1 - tag);
@@ -118,20 +140,25 @@ absl::Status Connection::Start() {
       }
     }
   }
-  staging_.reset(new uint8_t[kStagingBytes]);
+  return absl::OkStatus();
+}
 
-  loop_->AddPassHook(this);
-  hooked_ = true;
-  if (options_.skip_handshake) {
-    phase_ = Phase::kHeader;
-    limits_.transmission_flags = export_->transmission_flags;
-    limits_.structured_replies = false;
+void Connection::OpenQueue() {
+  if (!wants_queue_) {
+    return;
+  }
+  wants_queue_ = false;
+  absl::Status opened = OpenQueueAndSlots();
+  if (opened.ok()) {
+    handshake_.ConfirmExport(&handshake_out_);
   } else {
+    LOG(ERROR) << "NBD: cannot serve the export to a client: " << opened.message();
+    queue_.reset();
+    handshake_.RefuseExport(opened, &handshake_out_);
+    // The handshake deadline runs again for whatever the client does next.
     loop_->ArmTimer(this, options_.handshake_timeout);
-    handshake_.Start(&handshake_out_);
   }
   Pump();
-  return absl::OkStatus();
 }
 
 void Connection::OnTimer() {
@@ -273,6 +300,14 @@ bool Connection::PumpHandshake() {
       StopReading(handshake_.close_reason());
     }
     MaybeFinish();
+    return false;
+  }
+  if (handshake_.state() == Handshake::State::kExportChosen) {
+    // The owner opens the queue (outside this callback) and calls OpenQueue.
+    wants_queue_ = true;
+    if (armed()) {
+      loop_->CancelTimer(this);
+    }
     return false;
   }
   if (handshake_.state() == Handshake::State::kTransmission) {

@@ -53,8 +53,19 @@ class Connection final : public ublk::QueueSink, public uring::PassHook, public 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Opens the queue backend, allocates buffers, sends the greeting.
+  // Sends the greeting; with skip_handshake opens the queue backend at once.
   absl::Status Start();
+
+  // True when a client's GO / EXPORT_NAME chose the export and the queue
+  // backend (an iSCSI login, say) must be opened: the owner then calls
+  // OpenQueue from outside the loop's callbacks (it may run the loop
+  // itself). Clients that only LIST, ask for INFO or fail the handshake
+  // never cost a queue.
+  bool wants_queue() const { return wants_queue_; }
+  // Opens the queue backend and the request slots, then answers the GO
+  // (or refuses it when the backend cannot open a queue).
+  void OpenQueue();
+  bool queue_open() const { return queue_ != nullptr; }
 
   // True once nothing is in flight any more and the connection has ended.
   bool finished() const { return finished_; }
@@ -104,6 +115,7 @@ class Connection final : public ublk::QueueSink, public uring::PassHook, public 
   // uring::Timer: the handshake deadline.
   void OnTimer() override;
 
+  absl::Status OpenQueueAndSlots();
   void OnRecv(int32_t res);
   void OnSend(int32_t res);
   void Pump();
@@ -118,7 +130,7 @@ class Connection final : public ublk::QueueSink, public uring::PassHook, public 
   void PostRecv(void* at, size_t bytes);
   void StopReading(absl::Status why);
   void MaybeFinish();
-  uint16_t SlotsInUse() const { return static_cast<uint16_t>(depth_ - free_count_); }
+  uint16_t SlotsInUse() const { return queue_ ? static_cast<uint16_t>(depth_ - free_count_) : 0; }
 
   int fd_;
   uring::EventLoop* loop_;
@@ -132,6 +144,7 @@ class Connection final : public ublk::QueueSink, public uring::PassHook, public 
   std::unique_ptr<ublk::QueueBackend> queue_;
   ublk::TagBuffers own_buffers_;
   bool hooked_ = false;
+  bool wants_queue_ = false;
 
   // Receiving: a staging area for headers and small payloads.
   std::unique_ptr<uint8_t[]> staging_;

@@ -154,10 +154,11 @@ void Handshake::HandleOption(absl::Span<const uint8_t> data, std::string* out) {
             absl::string_view(reinterpret_cast<const char*>(data.data()), data.size()), "'")));
         return;
       }
-      uint8_t reply[10 + 124] = {};
-      PutBe64(reply, export_->size);
-      PutBe16(reply + 8, TransmissionFlags());
-      AppendBytes(out, reply, no_zeroes_ ? 10 : sizeof(reply));
+      if (confirm_export_) {
+        state_ = State::kExportChosen;
+        return;
+      }
+      SendExportNameReply(out);
       state_ = State::kTransmission;
       return;
     }
@@ -273,10 +274,46 @@ void Handshake::HandleInfoOrGo(absl::Span<const uint8_t> data, std::string* out)
   if (want_description && !export_->description.empty()) {
     send_text(kInfoDescription, export_->description);
   }
+  if (option_ == kOptGo && confirm_export_) {
+    state_ = State::kExportChosen;  // the ACK waits for ConfirmExport
+    return;
+  }
   Reply(kRepAck, {}, out);
   if (option_ == kOptGo) {
     state_ = State::kTransmission;
   }
+}
+
+void Handshake::SendExportNameReply(std::string* out) {
+  uint8_t reply[10 + 124] = {};
+  PutBe64(reply, export_->size);
+  PutBe16(reply + 8, TransmissionFlags());
+  AppendBytes(out, reply, no_zeroes_ ? 10 : sizeof(reply));
+}
+
+void Handshake::ConfirmExport(std::string* out) {
+  if (state_ != State::kExportChosen) {
+    return;
+  }
+  if (option_ == kOptExportName) {
+    SendExportNameReply(out);
+  } else {
+    Reply(kRepAck, {}, out);
+  }
+  state_ = State::kTransmission;
+}
+
+void Handshake::RefuseExport(const absl::Status& why, std::string* out) {
+  if (state_ != State::kExportChosen) {
+    return;
+  }
+  if (option_ == kOptExportName) {
+    Close(why);
+    return;
+  }
+  ReplyError(kRepErrShutdown, absl::StrCat("the export cannot be served now: ", why.message()),
+             out);
+  state_ = State::kOptionHeader;
 }
 
 }  // namespace isergw::nbd

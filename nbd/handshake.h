@@ -7,6 +7,11 @@
 // and meta contexts are answered NBD_REP_ERR_UNSUP (the client may carry on
 // without them); unknown options likewise. Option payloads larger than
 // kMaxOptionBytes are skipped and answered NBD_REP_ERR_TOO_BIG.
+//
+// With `confirm_export`, choosing the export (GO, EXPORT_NAME) stops in
+// kExportChosen before the final reply, so the server can open what the
+// export needs (an iSCSI session) only for a client that really uses it,
+// and refuse the GO cleanly if that fails. LIST and INFO never get there.
 #ifndef NBD_HANDSHAKE_H_
 #define NBD_HANDSHAKE_H_
 
@@ -39,11 +44,13 @@ class Handshake {
     kOptionHeader,  // waiting for IHAVEOPT, option, length
     kOptionData,    // waiting for the whole payload of the current option
     kSkipOption,    // discarding an oversized payload
+    kExportChosen,  // GO / EXPORT_NAME accepted; waits for ConfirmExport or RefuseExport
     kTransmission,  // done: requests follow
     kClosed,        // done: close the connection (see close_reason())
   };
 
-  explicit Handshake(const ExportInfo* export_info) : export_(export_info) {}
+  explicit Handshake(const ExportInfo* export_info, bool confirm_export = false)
+      : export_(export_info), confirm_export_(confirm_export) {}
 
   // Appends the server's greeting (NBDMAGIC, IHAVEOPT, handshake flags).
   void Start(std::string* out);
@@ -59,6 +66,14 @@ class Handshake {
   // Why the handshake ended in kClosed: OK for a client's ABORT, otherwise a
   // protocol error naming what was wrong.
   const absl::Status& close_reason() const { return close_reason_; }
+  // In kExportChosen: the final reply to GO (ACK) or EXPORT_NAME (size and
+  // flags); then kTransmission.
+  void ConfirmExport(std::string* out);
+  // In kExportChosen: the export cannot be served (`why`). GO gets
+  // NBD_REP_ERR_SHUTDOWN with the reason and the client may go on with
+  // options (or ABORT); EXPORT_NAME, which has no error reply, closes.
+  void RefuseExport(const absl::Status& why, std::string* out);
+
   // Number of bytes the current state needs before it can progress.
   size_t bytes_wanted() const;
 
@@ -71,7 +86,10 @@ class Handshake {
   uint16_t TransmissionFlags() const;
   bool NameMatches(absl::Span<const uint8_t> name) const;
 
+  void SendExportNameReply(std::string* out);
+
   const ExportInfo* export_;
+  bool confirm_export_ = false;
   State state_ = State::kClientFlags;
   bool no_zeroes_ = false;
   bool structured_ = false;

@@ -54,9 +54,19 @@ void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
     if (!started.ok()) {
       LOG(ERROR) << "NBD connection cannot start: " << started.message();
     } else {
-      absl::Status ran = (*loop)->RunUntil([&] { return connection.finished(); });
-      if (!ran.ok()) {
-        LOG(ERROR) << "NBD connection loop: " << ran.message();
+      // The iSCSI login (or whatever the backend opens per queue) happens
+      // only once the client chose the export, and here, between passes.
+      for (;;) {
+        absl::Status ran =
+            (*loop)->RunUntil([&] { return connection.finished() || connection.wants_queue(); });
+        if (!ran.ok()) {
+          LOG(ERROR) << "NBD connection loop: " << ran.message();
+          break;
+        }
+        if (connection.finished()) {
+          break;
+        }
+        connection.OpenQueue();
       }
       if (!connection.result().ok()) {
         LOG(WARNING) << "NBD connection ended: " << connection.result().message();

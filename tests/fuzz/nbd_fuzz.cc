@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "nbd/codec.h"
 #include "nbd/handshake.h"
 #include "nbd/protocol.h"
@@ -63,6 +64,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t pieces_used = Feed(pieces, stream, size, piece, &pieces_out);
   if (pieces.state() != whole.state() || pieces_out != whole_out) __builtin_trap();
   if (whole.done() && pieces_used != whole_used) __builtin_trap();
+
+  // The server's mode: choosing the export waits for the server, which
+  // refuses (a GO may then be followed by more options) or confirms. It
+  // must never consume more than it is given, and a confirmed handshake
+  // ends exactly where the plain one did.
+  Handshake confirming(&info, /*confirm_export=*/true);
+  std::string confirm_out;
+  confirming.Start(&confirm_out);
+  const bool refuse_first = (data[0] & 0x80) != 0;
+  bool refused = false;
+  size_t confirm_used = 0;
+  for (;;) {
+    const size_t used =
+        confirming.Consume({stream + confirm_used, size - confirm_used}, &confirm_out);
+    if (used > size - confirm_used) __builtin_trap();
+    confirm_used += used;
+    if (confirming.state() != Handshake::State::kExportChosen) break;
+    if (refuse_first && !refused) {
+      refused = true;
+      confirming.RefuseExport(absl::UnavailableError("fuzz"), &confirm_out);
+    } else {
+      confirming.ConfirmExport(&confirm_out);
+    }
+  }
+  if (!refuse_first && whole.done() &&
+      (confirming.state() != whole.state() || confirm_used != whole_used ||
+       confirm_out != whole_out)) {
+    __builtin_trap();
+  }
+
   if (whole.state() != Handshake::State::kTransmission) return 0;
 
   ExportLimits limits;

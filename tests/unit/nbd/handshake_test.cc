@@ -213,5 +213,69 @@ TEST_F(HandshakeTest, Abort) {
   EXPECT_TRUE(hs.close_reason().ok());
 }
 
+TEST_F(HandshakeTest, ConfirmModeHoldsTheGoAckUntilConfirmed) {
+  Handshake hs(&info_, /*confirm_export=*/true);
+  const std::string client = Be32(kClientFlagFixedNewstyle) + Option(kOptList, "") +
+                             Option(kOptInfo, GoData("vol", {})) +
+                             Option(kOptGo, GoData("vol", {})) + "REQUESTS";
+  size_t used = 0;
+  auto replies = ParseReplies(Run(hs, client, &used));
+  // LIST and INFO are answered in full; GO stops before its ACK.
+  EXPECT_EQ(hs.state(), Handshake::State::kExportChosen);
+  EXPECT_EQ(used, client.size() - 8);
+  ASSERT_GE(replies.size(), 2u);
+  EXPECT_EQ(replies.back().type, kRepInfo);
+  EXPECT_EQ(replies.back().option, kOptGo);
+  std::string out;
+  // Consuming more does nothing until the server decides.
+  EXPECT_EQ(hs.Consume(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>("REQUESTS"), 8), &out),
+            0u);
+  EXPECT_TRUE(out.empty());
+  hs.ConfirmExport(&out);
+  auto last = ParseReplies(out);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].type, kRepAck);
+  EXPECT_EQ(last[0].option, kOptGo);
+  EXPECT_EQ(hs.state(), Handshake::State::kTransmission);
+}
+
+TEST_F(HandshakeTest, ConfirmModeRefusedGoLetsTheClientGoOn) {
+  Handshake hs(&info_, /*confirm_export=*/true);
+  Run(hs, Be32(kClientFlagFixedNewstyle) + Option(kOptGo, GoData("vol", {})));
+  ASSERT_EQ(hs.state(), Handshake::State::kExportChosen);
+  std::string out;
+  hs.RefuseExport(absl::UnavailableError("login refused"), &out);
+  auto replies = ParseReplies(out);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].type, kRepErrShutdown);
+  EXPECT_NE(replies[0].data.find("login refused"), std::string::npos);
+  EXPECT_EQ(hs.state(), Handshake::State::kOptionHeader);
+  out.clear();
+  const std::string abort = Option(kOptAbort, "");
+  hs.Consume(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(abort.data()), abort.size()),
+             &out);
+  EXPECT_EQ(hs.state(), Handshake::State::kClosed);
+}
+
+TEST_F(HandshakeTest, ConfirmModeExportName) {
+  Handshake hs(&info_, /*confirm_export=*/true);
+  std::string out =
+      Run(hs, Be32(kClientFlagFixedNewstyle | kClientFlagNoZeroes) + Option(kOptExportName, "vol"));
+  EXPECT_TRUE(out.empty());
+  ASSERT_EQ(hs.state(), Handshake::State::kExportChosen);
+  hs.ConfirmExport(&out);
+  ASSERT_EQ(out.size(), 10u);
+  EXPECT_EQ(GetBe64(reinterpret_cast<const uint8_t*>(out.data())), info_.size);
+  EXPECT_EQ(hs.state(), Handshake::State::kTransmission);
+
+  Handshake refused(&info_, /*confirm_export=*/true);
+  Run(refused, Be32(kClientFlagFixedNewstyle) + Option(kOptExportName, ""));
+  out.clear();
+  refused.RefuseExport(absl::UnavailableError("gone"), &out);
+  EXPECT_TRUE(out.empty());  // EXPORT_NAME has no error reply
+  EXPECT_EQ(refused.state(), Handshake::State::kClosed);
+  EXPECT_FALSE(refused.close_reason().ok());
+}
+
 }  // namespace
 }  // namespace isergw::nbd

@@ -10,8 +10,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,8 +74,8 @@ class RawClient {
     return recv(fd_, &c, 1, 0) == 0;
   }
 
-  // Fixed newstyle, optional structured replies, then GO for `name`.
-  bool Handshake(bool structured, const std::string& name = "vol") {
+  // The greeting read and the client flags sent: options may follow.
+  bool Greet() {
     uint8_t greeting[18];
     if (!Recv(greeting, sizeof(greeting))) {
       return false;
@@ -84,17 +86,29 @@ class RawClient {
     uint8_t flags[4];
     PutBe32(flags, kClientFlagFixedNewstyle | kClientFlagNoZeroes);
     Send(flags, 4);
+    return true;
+  }
+  // INFO or GO for `name` without requests: the payload.
+  static std::string InfoPayload(const std::string& name) {
+    std::string go(4, '\0');
+    PutBe32(reinterpret_cast<uint8_t*>(go.data()), static_cast<uint32_t>(name.size()));
+    go += name;
+    go += std::string(2, '\0');
+    return go;
+  }
+
+  // Fixed newstyle, optional structured replies, then GO for `name`.
+  bool Handshake(bool structured, const std::string& name = "vol") {
+    if (!Greet()) {
+      return false;
+    }
     if (structured) {
       SendOption(kOptStructuredReply, "");
       if (ReadOptionReplies() != kRepAck) {
         return false;
       }
     }
-    std::string go(4, '\0');
-    PutBe32(reinterpret_cast<uint8_t*>(go.data()), static_cast<uint32_t>(name.size()));
-    go += name;
-    go += std::string(2, '\0');
-    SendOption(kOptGo, go);
+    SendOption(kOptGo, InfoPayload(name));
     return ReadOptionReplies() == kRepAck;
   }
   void SendOption(uint32_t option, const std::string& data) {
@@ -117,6 +131,10 @@ class RawClient {
         return 0;
       }
       const uint32_t type = GetBe32(h + 12);
+      if (type == kRepServer) {
+        ++servers_listed_;
+        continue;
+      }
       if (type == kRepInfo) {
         const auto* d = reinterpret_cast<const uint8_t*>(data.data());
         if (GetBe16(d) == kInfoExport) {
@@ -178,12 +196,14 @@ class RawClient {
   }
 
   uint64_t size() const { return size_; }
+  int servers_listed() const { return servers_listed_; }
   int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
   bool connected_ = false;
   uint64_t size_ = 0;
+  int servers_listed_ = 0;
 };
 
 class ServerTest : public ::testing::Test {
@@ -558,6 +578,251 @@ TEST_F(ServerTest, ZeroesAreWrittenWhereTheBackendCannotZero) {
   EXPECT_EQ(cookie, 2u);
   c.Request(kCmdDisc, 0, 0, 3);
   EXPECT_TRUE(c.SeesEof());
+}
+
+// Counts the queues opened (one iSCSI login each with an iSCSI backend) and
+// can refuse to open them, as a backend whose target has gone would.
+class CountingBackend final : public ublk::Backend {
+ public:
+  explicit CountingBackend(ublk::Backend* inner) : inner_(inner) {}
+  const ublk::Geometry& geometry() const override { return inner_->geometry(); }
+  absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(
+      const ublk::QueueContext& context) override {
+    ++attempts;
+    if (refuse.load()) {
+      return absl::UnavailableError("target went away");
+    }
+    ++opened;
+    return inner_->OpenQueue(context);
+  }
+  absl::Status Flush() override { return inner_->Flush(); }
+  std::string Describe() const override { return "counting"; }
+
+  std::atomic<int> attempts{0};
+  std::atomic<int> opened{0};
+  std::atomic<bool> refuse{false};
+
+ private:
+  ublk::Backend* inner_;
+};
+
+TEST_F(ServerTest, QueueOpensOnlyForClientsThatChooseTheExport) {
+  CountingBackend backend(ram_.get());
+  served_backend_ = &backend;
+  StartServer();
+  {
+    RawClient c(path_);  // LIST, INFO, then ABORT
+    ASSERT_TRUE(c.Greet());
+    c.SendOption(kOptList, "");
+    EXPECT_EQ(c.ReadOptionReplies(), kRepAck);
+    EXPECT_EQ(c.servers_listed(), 1);
+    c.SendOption(kOptInfo, RawClient::InfoPayload("vol"));
+    EXPECT_EQ(c.ReadOptionReplies(), kRepAck);
+    EXPECT_EQ(c.size(), kSize);
+    c.SendOption(kOptAbort, "");
+    EXPECT_EQ(c.ReadOptionReplies(), kRepAck);
+    EXPECT_TRUE(c.SeesEof());
+  }
+  {
+    RawClient c(path_);  // GO for an export that is not there
+    ASSERT_TRUE(c.Greet());
+    c.SendOption(kOptGo, RawClient::InfoPayload("nope"));
+    EXPECT_EQ(c.ReadOptionReplies(), kRepErrUnknown);
+  }
+  {
+    RawClient c(path_);  // EXPORT_NAME for an export that is not there
+    ASSERT_TRUE(c.Greet());
+    c.SendOption(kOptExportName, "nope");
+    EXPECT_TRUE(c.SeesEof());
+  }
+  {
+    RawClient c(path_);  // bad option magic
+    ASSERT_TRUE(c.Greet());
+    c.Send(std::string(16, 'x'));
+    EXPECT_TRUE(c.SeesEof());
+  }
+  {
+    RawClient c(path_);  // only connects, then misses the deadline
+    uint8_t greeting[18];
+    ASSERT_TRUE(c.Recv(greeting, sizeof(greeting)));
+    EXPECT_TRUE(c.SeesEof());
+  }
+  EXPECT_EQ(backend.attempts.load(), 0) << "a client that never chose the export cost a queue";
+
+  RawClient go(path_);
+  ASSERT_TRUE(go.Handshake(false));
+  EXPECT_EQ(backend.opened.load(), 1);
+  {
+    RawClient old_style(path_);  // EXPORT_NAME: the reply waits for the queue too
+    ASSERT_TRUE(old_style.Greet());
+    old_style.SendOption(kOptExportName, "vol");
+    uint8_t reply[10];
+    ASSERT_TRUE(old_style.Recv(reply, sizeof(reply)));
+    EXPECT_EQ(GetBe64(reply), kSize);
+    EXPECT_EQ(backend.opened.load(), 2);
+    std::vector<uint8_t> back(512);
+    uint64_t cookie = 0;
+    old_style.Request(kCmdRead, 0, 512, 5);
+    EXPECT_EQ(old_style.SimpleReply(&cookie, back.data(), back.size()), 0);
+    EXPECT_EQ(cookie, 5u);
+  }
+  uint64_t cookie = 0;
+  go.Request(kCmdFlush, 0, 0, 1);
+  EXPECT_EQ(go.SimpleReply(&cookie), 0);
+}
+
+TEST_F(ServerTest, GoIsRefusedCleanlyWhenTheQueueCannotOpen) {
+  CountingBackend backend(ram_.get());
+  backend.refuse = true;
+  served_backend_ = &backend;
+  StartServer();
+  {
+    RawClient c(path_);
+    ASSERT_TRUE(c.Greet());
+    c.SendOption(kOptGo, RawClient::InfoPayload("vol"));
+    EXPECT_EQ(c.ReadOptionReplies(), kRepErrShutdown);
+    // Still in option haggling: the client may leave politely.
+    c.SendOption(kOptAbort, "");
+    EXPECT_EQ(c.ReadOptionReplies(), kRepAck);
+    EXPECT_TRUE(c.SeesEof());
+  }
+  {
+    RawClient c(path_);
+    ASSERT_TRUE(c.Greet());
+    c.SendOption(kOptExportName, "vol");  // no error reply exists: closed
+    EXPECT_TRUE(c.SeesEof());
+  }
+  EXPECT_EQ(backend.attempts.load(), 2);
+  backend.refuse = false;
+  served_backend_ = nullptr;
+  ExpectServerServes();
+}
+
+// Every kind of hostile request from the list, each on its own
+// connection, while a well-behaved client stays connected: each gets its
+// error reply or is dropped, the data on the export never changes, and the
+// well-behaved client is served throughout.
+TEST_F(ServerTest, HostileClientsChangeNothingAndOthersCarryOn) {
+  StartServer(/*depth=*/8);
+  RawClient good(path_);
+  ASSERT_TRUE(good.Handshake(false));
+  std::vector<uint8_t> pattern(kSize);
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    pattern[i] = static_cast<uint8_t>(i * 13 + i / 4096);
+  }
+  uint64_t cookie = 0;
+  for (uint64_t offset = 0; offset < kSize; offset += 65536) {
+    good.Request(kCmdWrite, offset, 65536, offset, 0, pattern.data() + offset);
+    ASSERT_EQ(good.SimpleReply(&cookie), 0);
+  }
+  const auto data_unchanged = [&] { return std::memcmp(ram_->data(), pattern.data(), kSize) == 0; };
+  // The good client reads a block back and gets the pattern.
+  uint64_t probe = 0;
+  const auto good_client_served = [&] {
+    std::vector<uint8_t> back(4096);
+    const uint64_t offset = (probe++ % 256) * 4096;
+    good.Request(kCmdRead, offset, 4096, 4242);
+    return good.SimpleReply(&cookie, back.data(), back.size()) == 0 && cookie == 4242 &&
+           std::memcmp(back.data(), pattern.data() + offset, 4096) == 0;
+  };
+  std::vector<uint8_t> junk(2u << 20, 0xd6);
+
+  struct Case {
+    const char* what;
+    std::function<void(RawClient&)> act;
+  };
+  const std::vector<Case> cases = {
+      {"bad request magic",
+       [&](RawClient& c) {
+         c.Send(std::string(28, 'x'));
+         EXPECT_TRUE(c.SeesEof());
+       }},
+      {"bad request magic after a good request",
+       [&](RawClient& c) {
+         c.Request(kCmdRead, 0, 512, 1);
+         std::vector<uint8_t> back(512);
+         EXPECT_EQ(c.SimpleReply(&cookie, back.data(), back.size()), 0);
+         std::string bad(28, '\0');
+         bad[0] = 0x25;  // almost the magic
+         c.Send(bad);
+         EXPECT_TRUE(c.SeesEof());
+       }},
+      {"oversized WRITE with its payload",
+       [&](RawClient& c) {
+         c.Request(kCmdWrite, 0, 2u << 20, 1, 0, junk.data());
+         EXPECT_TRUE(c.SeesEof());
+       }},
+      {"oversized WRITE header only, length 4 GiB - 512",
+       [&](RawClient& c) {
+         c.Request(kCmdWrite, 0, 0xfffffe00u, 1);
+         c.Send(junk.data(), 65536);
+         EXPECT_TRUE(c.SeesEof());
+       }},
+      {"oversized READ",
+       [&](RawClient& c) {
+         c.Request(kCmdRead, 0, 2u << 20, 1);
+         EXPECT_EQ(c.SimpleReply(&cookie), kEinval);
+       }},
+      {"WRITE straddling the end",
+       [&](RawClient& c) {
+         c.Request(kCmdWrite, kSize - 4096, 8192, 1, 0, junk.data());
+         EXPECT_EQ(c.SimpleReply(&cookie), kEnospc);
+       }},
+      {"WRITE whose offset + length wraps around 2^64",
+       [&](RawClient& c) {
+         c.Request(kCmdWrite, ~uint64_t{0} - 511, 1024, 1, 0, junk.data());
+         EXPECT_EQ(c.SimpleReply(&cookie), kEnospc);
+       }},
+      {"WRITE_ZEROES and TRIM past the end",
+       [&](RawClient& c) {
+         c.Request(kCmdWriteZeroes, kSize, 4096, 1);
+         EXPECT_EQ(c.SimpleReply(&cookie), kEnospc);
+         c.Request(kCmdWriteZeroes, kSize - 512, 4096, 2);
+         EXPECT_EQ(c.SimpleReply(&cookie), kEnospc);
+       }},
+      {"READ past the end",
+       [&](RawClient& c) {
+         c.Request(kCmdRead, kSize, 512, 1);
+         EXPECT_EQ(c.SimpleReply(&cookie), kEinval);
+       }},
+      {"unknown commands, then a request that still works",
+       [&](RawClient& c) {
+         for (uint16_t type : {uint16_t{7}, uint16_t{42}, uint16_t{0xffff}}) {
+           c.Request(type, 0, 4096, type);
+           EXPECT_EQ(c.SimpleReply(&cookie), kEinval);
+           EXPECT_EQ(cookie, type);
+         }
+         std::vector<uint8_t> back(512);
+         c.Request(kCmdRead, 512, 512, 9);
+         EXPECT_EQ(c.SimpleReply(&cookie, back.data(), back.size()), 0);
+         EXPECT_EQ(std::memcmp(back.data(), pattern.data() + 512, 512), 0);
+       }},
+      {"vanishes mid-header", [&](RawClient& c) { c.Send(junk.data(), 11); }},
+      {"vanishes mid-WRITE payload",
+       [&](RawClient& c) {
+         c.Request(kCmdWrite, 65536, 131072, 1);
+         c.Send(junk.data(), 100000);
+       }},
+      {"vanishes with READs in flight",
+       [&](RawClient& c) {
+         for (int i = 0; i < 32; ++i) {
+           c.Request(kCmdRead, uint64_t{4096} * i, 65536, i);
+         }
+       }},
+  };
+  for (const Case& hostile : cases) {
+    SCOPED_TRACE(hostile.what);
+    {
+      RawClient c(path_);
+      ASSERT_TRUE(c.Handshake(false));
+      hostile.act(c);
+    }
+    usleep(20 * 1000);  // let the server see a vanished client go
+    EXPECT_TRUE(data_unchanged());
+    EXPECT_TRUE(good_client_served());
+  }
+  EXPECT_TRUE(data_unchanged());
+  ExpectServerServes();
 }
 
 TEST(UriEscapeTest, Escapes) {

@@ -3,7 +3,9 @@
 # refused, unknown export), nbdcopy of a random image in and out (and the
 # backing file matches), qemu-img compare, fio's nbd engine with verify at
 # queue depth 32, clean exit on SIGTERM. For mem://, file:// and iscsi://
-# (a LUN of a private tgtd on 127.0.0.1); Unix socket and TCP.
+# (a LUN of a private tgtd on 127.0.0.1); Unix socket and TCP. For iscsi://
+# also that only clients that choose the export (GO) cost an iSCSI login,
+# counted on tgtd's side.
 #
 # usage: nbd_clients_test.sh /path/to/isergw
 set -u
@@ -16,6 +18,7 @@ TGTD_PID=
 EXPORT_PID=
 FAILURES=0
 SIZE=$((32 << 20))
+TESTS=$(cd "$(dirname "$0")" && pwd)
 
 cleanup() {
   if [ -n "$EXPORT_PID" ]; then
@@ -131,6 +134,41 @@ check_export() {
   [ "$(nbdinfo --size "$URI")" = "$SIZE" ] || fail "$label: server gone after a refused client"
 }
 
+# tgt_connections: iSCSI connections tgtd has for target 1 right now.
+tgt_connections() {
+  tgtadm -C "$CONTROL" --lld iscsi --mode conn --op show --tid 1 | grep -c "Connection:"
+}
+
+# check_logins SOCKET: NBD clients that only LIST, ask for INFO, send
+# garbage or abort cost no iSCSI login; a client's GO costs exactly one,
+# held while it is connected. Counted on tgtd's side.
+check_logins() {
+  local sock=$1 line n
+  [ "$(tgt_connections)" = 0 ] || fail "logins: $(tgt_connections) connections before any client"
+  nbdinfo --list "nbd+unix://?socket=$sock" >/dev/null 2>&1 || fail "logins: nbdinfo --list"
+  python3 "$TESTS/nbd_option_client.py" "$sock" badmagic >/dev/null || fail "logins: bad magic client"
+  python3 "$TESTS/nbd_option_client.py" "$sock" info abort >/dev/null || fail "logins: INFO + ABORT"
+  coproc CLIENT { python3 "$TESTS/nbd_option_client.py" "$sock" list info wait go wait read 2>&1; }
+  read -r -t 30 line <&"${CLIENT[0]}" && [ "$line" = "list ok" ] || fail "logins: LIST: $line"
+  read -r -t 30 line <&"${CLIENT[0]}" && [ "$line" = "info ok" ] || fail "logins: INFO: $line"
+  read -r -t 30 line <&"${CLIENT[0]}"
+  n=$(tgt_connections)
+  [ "$n" = 0 ] || fail "logins: $n iSCSI connections for clients that did not GO (expected 0)"
+  echo >&"${CLIENT[1]}"
+  read -r -t 60 line <&"${CLIENT[0]}" && [ "$line" = "go ok" ] || fail "logins: GO: $line"
+  read -r -t 30 line <&"${CLIENT[0]}"
+  n=$(tgt_connections)
+  [ "$n" = 1 ] || fail "logins: $n iSCSI connections for one client after GO (expected 1)"
+  echo >&"${CLIENT[1]}"
+  read -r -t 30 line <&"${CLIENT[0]}" && [ "$line" = "read ok" ] || fail "logins: READ: $line"
+  wait "$CLIENT_PID" || fail "logins: the scripted client failed"
+  for _ in $(seq 100); do
+    [ "$(tgt_connections)" = 0 ] && break
+    sleep 0.05
+  done
+  [ "$(tgt_connections)" = 0 ] || fail "logins: the session outlived its NBD client"
+}
+
 head -c "$SIZE" /dev/urandom >"$WORK/random.img"
 cp "$WORK/random.img" "$WORK/holes.img"
 dd if=/dev/zero of="$WORK/holes.img" bs=1M seek=8 count=4 conv=notrunc status=none
@@ -171,6 +209,7 @@ if command -v tgtd >/dev/null && command -v tgtadm >/dev/null; then
     tgtadm -C "$CONTROL" --lld iscsi --mode target --op bind --tid 1 --initiator-address ALL ||
     fail "tgtd setup"
   start_export "iscsi://127.0.0.1:$TPORT/$IQN/1" --socket "$WORK/lun.sock" --name vol && {
+    check_logins "$WORK/lun.sock"
     check_export iscsi "$WORK/lun.img"
     stop_export
   }

@@ -214,6 +214,13 @@ vm_isergw() {
 
 # ---------------------------------------------------------------- LIO ----
 
+# vm_lio_serial DIR: gives backstore DIR a unit serial number, as targetcli
+# does; without one LIO reports no serial (VPD 0x80) and no NAA identifier
+# (VPD 0x83), so the LUN has no WWN.
+vm_lio_serial() {
+  cat /proc/sys/kernel/random/uuid >"$1/wwn/vpd_unit_serial" || vm_fail "cannot set a serial on $1"
+}
+
 # vm_lio_fileio NAME PATH SIZE: creates (or reuses) the file PATH of SIZE
 # bytes (suffixes K M G allowed) and a LIO fileio backstore NAME on it.
 # Prints the backstore's configfs path relative to core/: fileio_0/NAME.
@@ -227,6 +234,7 @@ vm_lio_fileio() {
   mkdir -p "$dir" || vm_fail "cannot create backstore $dir"
   echo "fd_dev_name=$path,fd_dev_size=$bytes" >"$dir/control" || vm_fail "fileio control $name"
   echo 1 >"$dir/enable" || vm_fail "cannot enable fileio backstore $name"
+  vm_lio_serial "$dir"
   echo "fileio_0/$name"
 }
 
@@ -240,6 +248,7 @@ vm_lio_ramdisk() {
   mkdir -p "$dir" || vm_fail "cannot create backstore $dir"
   echo "rd_pages=$((bytes / 4096))" >"$dir/control" || vm_fail "ramdisk control $name"
   echo 1 >"$dir/enable" || vm_fail "cannot enable ramdisk backstore $name"
+  vm_lio_serial "$dir"
   echo "rd_mcp_0/$name"
 }
 

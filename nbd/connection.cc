@@ -150,6 +150,11 @@ void Connection::OpenQueue() {
   wants_queue_ = false;
   absl::Status opened = OpenQueueAndSlots();
   if (opened.ok()) {
+    // After the backend's own hooks (the transport's batched flush), as
+    // when the queue opens at start: commands reach the target before the
+    // replies of the same pass go out.
+    loop_->RemovePassHook(this);
+    loop_->AddPassHook(this);
     handshake_.ConfirmExport(&handshake_out_);
   } else {
     LOG(ERROR) << "NBD: cannot serve the export to a client: " << opened.message();
@@ -381,12 +386,20 @@ void Connection::Execute(uint16_t tag) {
   slot.flush_after = false;
   switch (slot.action) {
     case RequestAction::kRead:
-    case RequestAction::kWrite:
+    case RequestAction::kWrite: {
       io.op = slot.action == RequestAction::kRead ? ublk::IoOp::kRead : ublk::IoOp::kWrite;
-      io.fua = (h.flags & kCmdFlagFua) != 0;
       io.offset = h.offset;
       io.length = h.length;
+      // FUA goes to the backend only where it honours it (a LUN whose
+      // caching mode page says DPOFUA; LIO refuses FUA otherwise). Elsewhere
+      // a volatile cache gets a FLUSH after the write, as the kernel's
+      // block layer does for devices without FUA; no cache, nothing to do.
+      const bool fua = (h.flags & kCmdFlagFua) != 0 && slot.action == RequestAction::kWrite;
+      const ublk::Geometry& g = backend_->geometry();
+      io.fua = fua && g.fua;
+      slot.flush_after = fua && !g.fua && g.volatile_cache;
       break;
+    }
     case RequestAction::kFlush:
       io.op = ublk::IoOp::kFlush;
       break;
@@ -504,6 +517,14 @@ bool Connection::Advance(Slot& slot, int32_t result) {
   }
   if ((slot.action == RequestAction::kTrim || slot.action == RequestAction::kWriteZeroes) &&
       NextChunk(slot)) {
+    return true;
+  }
+  if (slot.action == RequestAction::kWrite && slot.flush_after && !slot.flushing) {
+    slot.flushing = true;  // the FUA of a backend without one
+    slot.io.op = ublk::IoOp::kFlush;
+    slot.io.fua = false;
+    slot.io.offset = 0;
+    slot.io.length = 0;
     return true;
   }
   Finish(tag);

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -823,6 +824,74 @@ TEST_F(ServerTest, HostileClientsChangeNothingAndOthersCarryOn) {
   }
   EXPECT_TRUE(data_unchanged());
   ExpectServerServes();
+}
+
+// A LUN without DPOFUA (LIO fileio, for one): FUA on a WRITE is refused
+// with an error, so the server must not pass it on. Records the operations
+// it sees, in order.
+class NoFuaBackend final : public ublk::Backend {
+ public:
+  NoFuaBackend(ublk::RamBackend* ram, bool volatile_cache) : ram_(ram), geometry_(ram->geometry()) {
+    geometry_.fua = false;
+    geometry_.volatile_cache = volatile_cache;
+  }
+  const ublk::Geometry& geometry() const override { return geometry_; }
+  absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(
+      const ublk::QueueContext& context) override {
+    return std::make_unique<Queue>(this, context.sink);
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  std::string Describe() const override { return "no FUA"; }
+
+  std::mutex mu;
+  std::string ops;  // "W" write, "F" flush, "!" a write with FUA
+
+ private:
+  class Queue final : public ublk::QueueBackend {
+   public:
+    Queue(NoFuaBackend* owner, ublk::QueueSink* sink) : owner_(owner), sink_(sink) {}
+    void Submit(const ublk::IoRequest& io) override {
+      {
+        std::lock_guard<std::mutex> lock(owner_->mu);
+        if (io.op == ublk::IoOp::kWrite) owner_->ops += io.fua ? "!" : "W";
+        if (io.op == ublk::IoOp::kFlush) owner_->ops += "F";
+      }
+      if (io.op == ublk::IoOp::kWrite && io.fua) {
+        sink_->CompleteIo(io.tag, -EIO);
+        return;
+      }
+      sink_->CompleteIo(io.tag, owner_->ram_->Execute(io));
+    }
+
+   private:
+    NoFuaBackend* owner_;
+    ublk::QueueSink* sink_;
+  };
+  ublk::RamBackend* ram_;
+  ublk::Geometry geometry_;
+};
+
+TEST_F(ServerTest, FuaWithoutBackendFuaBecomesWriteThenFlush) {
+  for (const bool volatile_cache : {true, false}) {
+    SCOPED_TRACE(volatile_cache ? "volatile cache" : "no cache");
+    NoFuaBackend backend(ram_.get(), volatile_cache);
+    served_backend_ = &backend;
+    StartServer();
+    RawClient c(path_);
+    ASSERT_TRUE(c.Handshake(false));
+    std::vector<uint8_t> data(4096, volatile_cache ? 0x11 : 0x22);
+    uint64_t cookie = 0;
+    c.Request(kCmdWrite, 8192, 4096, 1, kCmdFlagFua, data.data());
+    EXPECT_EQ(c.SimpleReply(&cookie), 0);
+    EXPECT_EQ(std::memcmp(ram_->data() + 8192, data.data(), data.size()), 0);
+    c.Request(kCmdWrite, 0, 4096, 2, 0, data.data());
+    EXPECT_EQ(c.SimpleReply(&cookie), 0);
+    std::lock_guard<std::mutex> lock(backend.mu);
+    EXPECT_EQ(backend.ops, volatile_cache ? "WFW" : "WW");
+    TearDown();
+    server_.reset();
+  }
+  served_backend_ = nullptr;
 }
 
 TEST(UriEscapeTest, Escapes) {

@@ -48,6 +48,9 @@ class Daemon {
   // Serves until `signal_fd` (a signalfd for SIGTERM/SIGINT) is readable.
   absl::Status Run(int signal_fd);
 
+  // Closes and removes the control socket (before the process ends).
+  void StopListening() { listener_.reset(); }
+
   // Answers one request (thread-safe). Public for tests.
   nlohmann::json Handle(const nlohmann::json& request);
 

@@ -63,6 +63,13 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
         absl::StrCat("queue ", context.queue_id, " login: ", queue->login_result_->message()));
   }
 
+  auto arena = iscsi::IoBufferArena::Create(size_t{context.depth} * context.buffer_bytes);
+  if (!arena.ok()) return arena.status();
+  queue->arena_.emplace(std::move(*arena));
+  for (uint16_t tag = 0; tag < context.depth; ++tag) {
+    queue->tag_buffers_.push_back(queue->arena_->Allocate(context.buffer_bytes));
+  }
+
   void* zero = nullptr;
   if (posix_memalign(&zero, 4096, info.block_size) != 0) {
     return absl::ResourceExhaustedError("cannot allocate the zero block");

@@ -11,6 +11,7 @@
 #include "iser_client/client/lun_probe.h"
 #include "iser_client/scsi/status.h"
 #include "iser_client/session/session.h"
+#include "iser_client/transport/iser_memory.h"
 #include "ublk/backend.h"
 
 namespace isergw::gateway {
@@ -26,6 +27,10 @@ class IscsiQueue final : public ublk::QueueBackend, private iscsi::SessionObserv
   ~IscsiQueue() override;
 
   void Submit(const ublk::IoRequest& io) override;
+  // Slices of this queue's own buffer arena: one mapping, which the iSER
+  // transport registers whole on its first command, so the driver copies
+  // straight into RDMA-registered memory and nothing is registered per I/O.
+  void* TagBuffer(uint16_t tag) override { return tag_buffers_[tag]; }
 
   const iscsi::Session& session() const { return *session_; }
 
@@ -52,6 +57,8 @@ class IscsiQueue final : public ublk::QueueBackend, private iscsi::SessionObserv
   std::unique_ptr<iscsi::Session> session_;
   std::optional<absl::Status> login_result_;
   std::vector<Slot> slots_;
+  std::optional<iscsi::IoBufferArena> arena_;
+  std::vector<void*> tag_buffers_;
   std::unique_ptr<uint8_t, decltype(&free)> zero_block_{nullptr, &free};
 };
 

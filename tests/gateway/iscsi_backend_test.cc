@@ -48,10 +48,15 @@ class IscsiBackendTest : public ::testing::Test {
     auto queue = backend_->OpenQueue(context);
     ASSERT_TRUE(queue.ok()) << queue.status();
     queue_ = std::move(*queue);
-    for (auto& b : buffers_) {
-      void* p = nullptr;
-      ASSERT_EQ(posix_memalign(&p, 4096, context.buffer_bytes), 0);
-      b.reset(static_cast<uint8_t*>(p));
+    // The tag buffers the ublk queue would hand the driver: the backend's
+    // own (one arena per queue), distinct and page aligned.
+    for (uint16_t tag = 0; tag < kDepth; ++tag) {
+      buffers_[tag] = static_cast<uint8_t*>(queue_->TagBuffer(tag));
+      ASSERT_NE(buffers_[tag], nullptr);
+      ASSERT_EQ(reinterpret_cast<uintptr_t>(buffers_[tag]) % 4096, 0u);
+      if (tag > 0) {
+        ASSERT_GE(buffers_[tag], buffers_[tag - 1] + context.buffer_bytes);
+      }
     }
   }
 
@@ -72,7 +77,7 @@ class IscsiBackendTest : public ::testing::Test {
     io.tag = tag;
     io.offset = offset;
     io.length = length;
-    io.buffer = buffers_[tag].get();
+    io.buffer = buffers_[tag];
     return io;
   }
 
@@ -81,11 +86,7 @@ class IscsiBackendTest : public ::testing::Test {
   std::unique_ptr<uring::EventLoop> loop_;
   RecordingSink sink_;
   std::unique_ptr<ublk::QueueBackend> queue_;
-  std::unique_ptr<uint8_t, decltype(&free)> buffers_[kDepth] = {
-      {nullptr, &free}, {nullptr, &free}, {nullptr, &free}, {nullptr, &free},
-      {nullptr, &free}, {nullptr, &free}, {nullptr, &free}, {nullptr, &free},
-      {nullptr, &free}, {nullptr, &free}, {nullptr, &free}, {nullptr, &free},
-      {nullptr, &free}, {nullptr, &free}, {nullptr, &free}, {nullptr, &free}};
+  uint8_t* buffers_[kDepth] = {};
 };
 
 TEST_F(IscsiBackendTest, GeometryComesFromTheLun) {
@@ -104,23 +105,23 @@ TEST_F(IscsiBackendTest, GeometryComesFromTheLun) {
 
 TEST_F(IscsiBackendTest, WritesLandInTheBackingFileAndReadBack) {
   const uint32_t len = 256 * 1024;
-  FillRandom(buffers_[3].get(), len, 7);
-  std::vector<uint8_t> written(buffers_[3].get(), buffers_[3].get() + len);
+  FillRandom(buffers_[3], len, 7);
+  std::vector<uint8_t> written(buffers_[3], buffers_[3] + len);
   auto w = Io(ublk::IoOp::kWrite, 3, 1 << 20, len);
   w.fua = true;
   ASSERT_EQ(Run(w), static_cast<int32_t>(len));
   EXPECT_EQ(ReadFileBytes(target_.backing_path, 1 << 20, len), written);
 
-  memset(buffers_[5].get(), 0xee, len);
+  memset(buffers_[5], 0xee, len);
   ASSERT_EQ(Run(Io(ublk::IoOp::kRead, 5, 1 << 20, len)), static_cast<int32_t>(len));
-  EXPECT_EQ(memcmp(buffers_[5].get(), written.data(), len), 0);
+  EXPECT_EQ(memcmp(buffers_[5], written.data(), len), 0);
   EXPECT_EQ(Run(Io(ublk::IoOp::kFlush, 6, 0, 0)), 0);
 }
 
 TEST_F(IscsiBackendTest, ManyTagsInFlightAtOnce) {
   const uint32_t len = 64 * 1024;
   for (uint16_t tag = 0; tag < kDepth; ++tag) {
-    FillRandom(buffers_[tag].get(), len, 100 + tag);
+    FillRandom(buffers_[tag], len, 100 + tag);
     queue_->Submit(Io(ublk::IoOp::kWrite, tag, uint64_t{tag} * len, len));
   }
   ASSERT_TRUE(loop_
@@ -137,7 +138,7 @@ TEST_F(IscsiBackendTest, ManyTagsInFlightAtOnce) {
 
 TEST_F(IscsiBackendTest, DiscardAndWriteZeroesLeaveZerosInTheBackingFile) {
   const uint32_t len = 128 * 1024;
-  FillRandom(buffers_[1].get(), len, 9);
+  FillRandom(buffers_[1], len, 9);
   ASSERT_EQ(Run(Io(ublk::IoOp::kWrite, 1, 4 << 20, len)), static_cast<int32_t>(len));
   ASSERT_EQ(Run(Io(ublk::IoOp::kWrite, 1, 8 << 20, len)), static_cast<int32_t>(len));
   const std::vector<uint8_t> zeros(len, 0);
@@ -157,7 +158,7 @@ TEST_F(IscsiBackendTest, ReadPastTheEndFailsWithAnErrnoAndChangesNothing) {
   int32_t result = Run(Io(ublk::IoOp::kRead, 4, kLunBytes, len));
   EXPECT_LT(result, 0);
   EXPECT_NE(result, -ETIMEDOUT);
-  memset(buffers_[4].get(), 0x5a, len);
+  memset(buffers_[4], 0x5a, len);
   EXPECT_LT(Run(Io(ublk::IoOp::kWrite, 4, kLunBytes - 512, len)), 0);
   EXPECT_EQ(ReadFileBytes(target_.backing_path, kLunBytes - 512, 512),
             std::vector<uint8_t>(512, 0));

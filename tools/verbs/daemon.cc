@@ -63,6 +63,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   absl::Status ran = (*daemon)->Run(signal_fd);
   sd_notify(0, "STOPPING=1");
   if (!ran.ok()) ReportFailure(ran, "isergw daemon");
+  (*daemon)->StopListening();
   // Hand over: end the process without destroying the Daemon, whose
   // destructor would delete the devices. The kernel closes the ublk
   // character devices and holds their I/O for the next daemon.

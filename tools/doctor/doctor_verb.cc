@@ -16,7 +16,7 @@ int RunDoctor(const std::vector<std::string>& args) {
     return 7;  // iscsiadm's "invalid argument", as every verb
   }
   doctor::DoctorOptions options;
-  // --socket is export's flag today; the daemon's will share its name.
+  // The daemon's control socket as the other daemon verbs find it.
   options.control_socket = FLAGS_socket.empty() ? doctor::kDefaultControlSocket : FLAGS_socket;
   options.timeout = absl::Seconds(FLAGS_timeout > 0 ? FLAGS_timeout : 5);
   if (!args.empty()) {

@@ -80,6 +80,8 @@ absl::StatusOr<std::unique_ptr<ControlDevice>> ControlDevice::Open(const char* p
   uring::EventLoop::Options options;
   options.entries = 4;
   options.sqe128 = true;
+  // A device is created by one daemon thread and stopped by another.
+  options.single_issuer = false;
   auto loop = uring::EventLoop::Create(options);
   if (!loop.ok()) {
     close(fd);

@@ -11,11 +11,12 @@
 namespace isergw::uring {
 namespace {
 
-int SetupRing(unsigned entries, unsigned base_flags, io_uring* ring) {
+int SetupRing(unsigned entries, unsigned base_flags, bool single_issuer, io_uring* ring) {
   // SINGLE_ISSUER and COOP_TASKRUN (6.0, 5.19) spare the kernel inter-processor
   // interrupts; older kernels refuse them, so fall back to plain flags.
   io_uring_params params{};
-  params.flags = base_flags | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+  params.flags = base_flags | IORING_SETUP_COOP_TASKRUN |
+                 (single_issuer ? IORING_SETUP_SINGLE_ISSUER : 0);
   int ret = io_uring_queue_init_params(entries, ring, &params);
   if (ret == -EINVAL) {
     params = io_uring_params{};
@@ -36,7 +37,7 @@ uint64_t EventLoop::MonotonicNs() {
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
   std::unique_ptr<EventLoop> loop(new EventLoop());
   unsigned flags = options.sqe128 ? IORING_SETUP_SQE128 : 0;
-  int ret = SetupRing(options.entries, flags, &loop->ring_);
+  int ret = SetupRing(options.entries, flags, options.single_issuer, &loop->ring_);
   if (ret < 0) {
     if (ret == -ENOSYS || ret == -EPERM) {
       return absl::UnavailableError(

@@ -28,6 +28,10 @@ class EventLoop {
     unsigned entries = 256;
     // 128-byte SQEs, needed for URING_CMD to /dev/ublk-control.
     bool sqe128 = false;
+    // Only the creating thread submits (IORING_SETUP_SINGLE_ISSUER): right
+    // for data-path loops; a control ring used by whichever thread serves a
+    // request (one at a time) turns it off.
+    bool single_issuer = true;
   };
 
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(const Options& options);

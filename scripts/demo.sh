@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: install dependencies, build, start
-# a local iSCSI target (tgtd on 127.0.0.1, a 256 MiB file-backed LUN), then use
-# isergw as an operator would: discover the target, inspect the LUN, copy a VM
-# image onto it and back (verified), and measure it. Cleans up after itself.
+# The main job, end to end: install dependencies, build, start a local iSCSI
+# target (tgtd on 127.0.0.1, a 256 MiB file-backed LUN), then use isergw as
+# an operator would: discover the target, inspect the LUN, copy a VM image
+# onto it and back (verified), and measure it. Then the LUN as a disk
+# (scripts/demo-attach.sh): here if this kernel has ublk, else inside the
+# project's QEMU guest (Debian's 6.12 kernel, LIO over Soft-RoCE, iSER).
+# Cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -40,3 +43,12 @@ else
   exit 1
 fi
 run bench "$url" --rw randread --bs 4k --qd 32 --seconds 5
+
+echo
+if modprobe ublk_drv 2>/dev/null && [ -e /dev/ublk-control ]; then
+  echo "=== this kernel has ublk: the LUN as a disk, here"
+  ISERGW_BIN="$PWD/$isergw" scripts/demo-attach.sh
+else
+  echo "=== this kernel has no ublk: the LUN as a disk, inside the QEMU guest (takes a few minutes)"
+  ISERGW_BIN="$PWD/$isergw" tests/vm/run-guest --timeout 900 scripts/demo-attach.sh
+fi

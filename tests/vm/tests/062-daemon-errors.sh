@@ -5,7 +5,8 @@
 # unreachable portal, a missing LUN, a duplicate name or LUN, an unknown
 # device to detach, no daemon. Each gives one clear message and a non-zero
 # exit status, and leaves no device, no link, no record and no session at the
-# target behind. A good CHAP file then attaches.
+# target behind. A good CHAP file then attaches; --transport auto picks iSER
+# where the portal has it and falls back to TCP where it has not.
 set -euo pipefail
 source "$ISERGW_REPO/tests/vm/guest-lib.sh"
 source "$ISERGW_REPO/tests/vm/daemon-lib.sh"
@@ -95,4 +96,20 @@ expect_error - "open in process" vm_gw detach e0
 vm_gw detach --force e0 || vm_fail "detach --force failed"
 exec 9<&-
 nothing_left
-echo "daemon errors: each one message and exit status, nothing left behind"
+
+vm_step "--transport auto: iSER where the portal has it, TCP where not"
+t2=iqn.2026-11.org.isergw:tcp-only
+vm_lio_target "$t2"
+vm_lio_lun "$t2" 0 "$(vm_lio_ramdisk e1 32M)"
+vm_lio_portal "$t2" tcp "$VM_TARGET_IP" 3262
+vm_lio_enable "$t2"
+vm_gw attach --transport auto --name auto-tcp "iscsi://$VM_TARGET_IP:3262/$t2/0" >/dev/null ||
+  { tail /tmp/daemon.log >&2; vm_fail "auto attach to a TCP-only portal failed"; }
+vm_gw attach --transport auto --chap good --name auto-iser "iscsi://$VM_TARGET_IP/$t/0" >/dev/null ||
+  vm_fail "auto attach to an iSER portal failed"
+vm_gw list | tee /tmp/list.txt
+grep -q " auto-tcp .* tcp " /tmp/list.txt || vm_fail "auto did not fall back to TCP"
+grep -q " auto-iser .* iser " /tmp/list.txt || vm_fail "auto did not pick iSER"
+vm_gw detach auto-tcp && vm_gw detach auto-iser || vm_fail "detach of the auto volumes"
+nothing_left
+echo "daemon errors: each one message and exit status, nothing left behind; auto transport"

@@ -7,9 +7,6 @@
 //   path as the first stdout line, serves until SIGTERM or SIGINT (or until
 //   the backend fails for good), then stops and deletes the device. With
 //   --recover it takes over a device whose server died.
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,6 +23,7 @@
 #include "tools/cli/daemon_flags.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
+#include "tools/cli/signals.h"
 #include "tools/cli/target.h"
 #include "tools/verbs/verbs.h"
 #include "ublk/control.h"
@@ -72,30 +70,6 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const std::string& ur
     options.initiator = std::move(target->options);
   }
   return gateway::OpenBackend(url, options);
-}
-
-// Waits for SIGTERM/SIGINT on `signal_fd` or a backend failure on the
-// device's failure fd. Returns the failure, or OK after a signal.
-absl::Status Serve(const ublk::Device& device, int signal_fd) {
-  pollfd fds[2] = {{signal_fd, POLLIN, 0}, {device.failure_fd(), POLLIN, 0}};
-  for (;;) {
-    int n = poll(fds, 2, -1);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));
-    }
-    if (fds[1].revents & POLLIN) {
-      return device.failure();
-    }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info;
-      ssize_t got = read(signal_fd, &info, sizeof(info));
-      (void)got;
-      return absl::OkStatus();
-    }
-  }
 }
 
 // The daemon reads CHAP from files only: it has neither the user's
@@ -182,17 +156,10 @@ int RunAttach(const std::vector<std::string>& args) {
     recover_id = *id;
   }
 
-  // Signals go to a signalfd; blocked before any queue thread exists so the
-  // threads inherit the mask and only this thread sees them.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (signal_fd < 0) {
-    return Fail(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
+  // Before any queue thread exists, so only this thread sees the signals.
+  auto signal_fd = BlockStopSignals();
+  if (!signal_fd.ok()) {
+    return Fail(signal_fd.status());
   }
 
   auto backend = OpenBackend(args[0], *url);
@@ -220,10 +187,14 @@ int RunAttach(const std::vector<std::string>& args) {
           (*device)->info().nr_hw_queues, (*device)->info().queue_depth,
           recover_id ? " after recovery" : "");
 
-  absl::Status served = Serve(**device, signal_fd);
+  // Until SIGTERM/SIGINT, or a queue's backend failing for good.
+  auto reason = WaitForStop({.signal_fd = *signal_fd, .event_fd = (*device)->failure_fd()});
+  absl::Status served = !reason.ok()                    ? reason.status()
+                        : *reason == StopReason::kEvent ? (*device)->failure()
+                                                        : absl::OkStatus();
   absl::Status stopped = (*device)->Stop();
   device->reset();
-  close(signal_fd);
+  close(*signal_fd);
   if (!served.ok()) {
     return Fail(served);
   }

@@ -7,8 +7,6 @@
 #include "gateway/daemon.h"
 
 #include <glog/logging.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include "tools/cli/daemon_flags.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
+#include "tools/cli/signals.h"
 #include "tools/verbs/verbs.h"
 
 namespace isergw::cli {
@@ -29,18 +28,9 @@ int RunDaemon(const std::vector<std::string>& args) {
         "usage: isergw daemon [--socket PATH] [--state-dir DIR] [--config-dir DIR] "
         "[--metrics-file PATH]"));
   }
-  // Blocked before any thread exists, so every queue and request thread
-  // inherits the mask and only the signalfd sees them.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  const int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (signal_fd < 0) {
-    return ReportFailure(absl::InternalError(absl::StrCat("signalfd: ", strerror(errno))));
-  }
+  // Before any thread exists, so only this thread sees the signals.
+  auto signal_fd = BlockStopSignals();
+  if (!signal_fd.ok()) return ReportFailure(signal_fd.status());
 
   FLAGS_minloglevel = 0;  // a service's log is its journal: INFO belongs there
   gateway::DaemonOptions options;
@@ -60,7 +50,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   LOG(INFO) << "isergw daemon: " << ready;
   sd_notifyf(0, "READY=1\nSTATUS=%s", ready.c_str());
 
-  absl::Status ran = (*daemon)->Run(signal_fd);
+  absl::Status ran = (*daemon)->Run(*signal_fd);
   sd_notify(0, "STOPPING=1");
   if (!ran.ok()) ReportFailure(ran, "isergw daemon");
   (*daemon)->StopListening();

@@ -15,9 +15,9 @@ iqn=iqn.2026-11.org.isergw:daemon-attach
 vm_load_modules
 vm_net_shared
 mkdir -p /mnt/lio /mnt/fs /mnt/check
-mount -t tmpfs -o size=700M tmpfs /mnt/lio
-vm_lio_simple "$iqn" "$(vm_lio_fileio d0 /mnt/lio/lun0.img 256M)" \
-  "$(vm_lio_fileio d1 /mnt/lio/lun1.img 256M)"
+mount -t tmpfs -o size=800M tmpfs /mnt/lio
+vm_lio_simple "$iqn" "$(vm_lio_fileio d0 /mnt/lio/lun0.img 320M)" \
+  "$(vm_lio_fileio d1 /mnt/lio/lun1.img 320M)"
 vm_daemon_start
 
 check_with_kernel_initiator() {  # LUN SUMS FSTYPE
@@ -40,7 +40,7 @@ run_case() {  # SCHEME LUN FSTYPE NAME
     { cat /tmp/daemon.log >&2; vm_fail "attach $url failed"; }
   [ -b "$dev" ] || vm_fail "attach printed '$dev', not a block device"
   size=$(($(cat "/sys/block/${dev#/dev/}/size") * 512))
-  ((size == 256 << 20)) || vm_fail "$dev is $size bytes, the LUN 256 MiB"
+  ((size == 320 << 20)) || vm_fail "$dev is $size bytes, the LUN 320 MiB (xfs needs 300)"
   vm_gw status "$name"
   [ "$(readlink -f "/dev/isergw/$name")" = "$dev" ] || vm_fail "/dev/isergw/$name does not lead to $dev"
   local bypath="/dev/disk/by-path/ip-$VM_TARGET_IP:3260-iscsi-$iqn-lun-$lun"
@@ -48,7 +48,10 @@ run_case() {  # SCHEME LUN FSTYPE NAME
   ls /dev/disk/by-id/ | grep -q '^wwn-0x' || vm_fail "no by-id wwn link"
 
   vm_step "$fstype on $dev: files, checksums"
-  "mkfs.$fstype" -q -f "$dev" 2>/dev/null || "mkfs.$fstype" -q -F "$dev" || vm_fail "mkfs.$fstype failed"
+  case "$fstype" in
+    ext4) mkfs.ext4 -q -F "$dev" ;;
+    xfs) mkfs.xfs -q -f "$dev" ;;
+  esac || vm_fail "mkfs.$fstype failed"
   mount "$dev" /mnt/fs || vm_fail "mount failed"
   vm_tree_write /mnt/fs "/tmp/sums-$name"
   sync

@@ -25,20 +25,37 @@ Isid RandomIsid() {
   return isid;
 }
 
-absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind) {
+namespace {
+
+// The InitiatorRecvDataSegmentLength an iSER login declares and its receive
+// slots hold: what the caller asks for, at most what a slot can hold.
+uint32_t IserRecvDataBytes(const InitiatorOptions& options) {
+  return std::min({options.session.login.negotiation.initiator_recv_data_segment_length,
+                   options.iser.recv_data_bytes, SlotLayout::kDataBytes});
+}
+
+}  // namespace
+
+absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind, const IserOptions& iser) {
   switch (kind) {
     case TransportKind::kTcp:
       return TransportFactory([](uring::EventLoop* loop, TransportListener* listener) {
         return std::unique_ptr<Transport>(new TcpTransport(loop, listener));
       });
     case TransportKind::kIser:
-      return TransportFactory([](uring::EventLoop* loop, TransportListener* listener) {
-        return std::unique_ptr<Transport>(new IserTransport(loop, listener));
+      return TransportFactory([iser](uring::EventLoop* loop, TransportListener* listener) {
+        return std::unique_ptr<Transport>(new IserTransport(loop, listener, iser));
       });
   }
   absl::Status status = absl::InvalidArgumentError("unknown transport kind");
   TagFailure(status, FailureKind::kInvalidArgument);
   return status;
+}
+
+absl::StatusOr<TransportFactory> MakeTransportFactory(const InitiatorOptions& options) {
+  IserOptions iser = options.iser;
+  iser.recv_data_bytes = IserRecvDataBytes(options);
+  return MakeTransportFactory(options.transport, iser);
 }
 
 SessionConfig MakeSessionConfig(const InitiatorOptions& options) {
@@ -50,9 +67,14 @@ SessionConfig MakeSessionConfig(const InitiatorOptions& options) {
   config.login.chap = options.chap;
   config.login.negotiation.iser = options.transport == TransportKind::kIser;
   if (config.login.negotiation.iser) {
-    // The target's Sends land in fixed iSER receive slots: declare what they hold.
-    config.login.negotiation.initiator_recv_data_segment_length = std::min(
-        config.login.negotiation.initiator_recv_data_segment_length, SlotLayout::kDataBytes);
+    // The target's Sends land in fixed iSER receive slots: declare what they
+    // hold (MakeTransportFactory sizes them to this value).
+    config.login.negotiation.initiator_recv_data_segment_length = IserRecvDataBytes(options);
+    // Unexpected PDUs (NOP-In, Async Message, Reject) land in the receive
+    // slots posted beyond one per command.
+    if (config.login.negotiation.max_outstanding_unexpected_pdus == 0) {
+      config.login.negotiation.max_outstanding_unexpected_pdus = SlotLayout::kExtraRecvs;
+    }
   }
   if (config.login.isid == Isid{}) config.login.isid = RandomIsid();
   return config;
@@ -60,7 +82,7 @@ SessionConfig MakeSessionConfig(const InitiatorOptions& options) {
 
 absl::StatusOr<std::unique_ptr<Initiator>> Initiator::Login(uring::EventLoop* loop,
                                                             InitiatorOptions options) {
-  auto factory = MakeTransportFactory(options.transport);
+  auto factory = MakeTransportFactory(options);
   if (!factory.ok()) return factory.status();
   SessionConfig config = MakeSessionConfig(options);
 

@@ -14,6 +14,7 @@
 #include "iser_client/scsi/cdb.h"
 #include "iser_client/scsi/sense.h"
 #include "iser_client/session/session.h"
+#include "iser_client/transport/iser_options.h"
 #include "iser_client/uring/event_loop.h"
 
 namespace isergw::iscsi {
@@ -23,6 +24,8 @@ struct InitiatorOptions {
   Endpoint endpoint;
   std::string target_name;  // empty for a discovery session
   TransportKind transport = TransportKind::kTcp;
+  // iSER only: strict mode, busy polling (the CLI's --strict-rdma, --busy-poll).
+  IserOptions iser;
   std::string initiator_name;
   std::optional<ChapCredentials> chap;
   SessionConfig session;  // timeouts, queue depth, negotiation (login.* filled in here)
@@ -78,8 +81,12 @@ class Initiator final : private SessionObserver {
 // (iSER keys included for iSER), a random ISID unless one is set.
 SessionConfig MakeSessionConfig(const InitiatorOptions& options);
 
-// Creates transports of one kind for a Session.
-absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind);
+// Creates transports of one kind for a Session; `iser` applies to iSER ones.
+absl::StatusOr<TransportFactory> MakeTransportFactory(TransportKind kind,
+                                                      const IserOptions& iser = IserOptions());
+// The same for `options` (its transport kind and iSER options; the receive
+// slots sized to the InitiatorRecvDataSegmentLength MakeSessionConfig declares).
+absl::StatusOr<TransportFactory> MakeTransportFactory(const InitiatorOptions& options);
 
 // A random ISID of the "random" type (RFC 7143 10.12.5: T = 11b).
 Isid RandomIsid();

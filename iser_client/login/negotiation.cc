@@ -174,6 +174,7 @@ absl::StatusOr<OperationalNegotiator> OperationalNegotiator::Create(const Negoti
       {"ErrorRecoveryLevel", o.error_recovery_level, 0, 2},
       {"MaxConnections", o.max_connections, 1, 65535},
       {"InitiatorRecvDataSegmentLength", o.initiator_recv_data_segment_length, 512, kMaxSegment},
+      {"TargetRecvDataSegmentLength", o.target_recv_data_segment_length, 512, kMaxSegment},
   };
   for (const auto& c : checks) {
     if (auto s = CheckOption(c.name, c.v, c.lo, c.hi); !s.ok()) return s;
@@ -190,7 +191,6 @@ absl::StatusOr<OperationalNegotiator> OperationalNegotiator::Create(const Negoti
 
 OperationalNegotiator::OperationalNegotiator(const NegotiationOptions& o, SessionType session_type)
     : options_(o), session_type_(session_type) {
-  const bool discovery = session_type == SessionType::kDiscovery;
   for (const KeySpec& spec : kSpecs) {
     Entry e;
     e.spec = &spec;
@@ -227,19 +227,25 @@ OperationalNegotiator::OperationalNegotiator(const NegotiationOptions& o, Sessio
       e.ours = o.iser;
     else if (n == "InitiatorRecvDataSegmentLength")
       e.ours = o.initiator_recv_data_segment_length;
+    else if (n == "TargetRecvDataSegmentLength")
+      e.ours = o.target_recv_data_segment_length;
     else if (n == "MaxOutstandingUnexpectedPDUs")
       e.ours = o.max_outstanding_unexpected_pdus;
     e.wanted = Relevant(e);
-    if (n == "TargetRecvDataSegmentLength") e.wanted = false;  // the target declares it
     if (n == "MaxOutstandingUnexpectedPDUs" && e.ours == 0) e.wanted = false;  // 0 is the default
     if (n == "RDMAExtensions" && !o.iser) e.wanted = false;                    // No is the default
-    if (discovery && !spec.discovery) e.wanted = false;
     entries_.push_back(std::move(e));
   }
 }
 
 bool OperationalNegotiator::Relevant(const Entry& e) const {
-  if (session_type_ == SessionType::kDiscovery && !e.spec->discovery) return false;
+  // A Discovery session over iSER carries the iSER key set as well (LIO
+  // holds its login until the initiator sends TargetRecvDataSegmentLength).
+  const bool iser_key = e.spec->iser_only || e.spec->name == "RDMAExtensions";
+  if (session_type_ == SessionType::kDiscovery && !e.spec->discovery &&
+      !(options_.iser && iser_key)) {
+    return false;
+  }
   if (e.spec->iser_only && !options_.iser) return false;
   if (e.spec->tcp_only && options_.iser && e.spec->kind == Kind::kDeclarative) return false;
   return true;
@@ -533,7 +539,7 @@ absl::Status OperationalNegotiator::Finish() {
       e.outcome = Outcome::kAnswered;
       continue;
     }
-    if (s.name == "RDMAExtensions") {
+    if (s.name == "RDMAExtensions" && session_type_ == SessionType::kNormal) {
       return absl::FailedPreconditionError(
           "RDMAExtensions: the target did not answer; it does not support iSER");
     }

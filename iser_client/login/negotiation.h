@@ -34,11 +34,19 @@ struct NegotiationOptions {
   uint32_t error_recovery_level = 0;  // 0..2
   uint32_t max_connections = 1;       // 1..65535
 
-  // iSER: offer RDMAExtensions=Yes plus the iSER keys; a target that does not
-  // accept RDMAExtensions=Yes fails the login.
+  // iSER (RFC 7145 section 6): offer RDMAExtensions=Yes plus the iSER key
+  // set, in Discovery sessions too; a target that does not accept
+  // RDMAExtensions=Yes fails a Normal session's login.
   bool iser = false;
+  // What our receive buffers hold (declared; sizes the transport's slots).
   uint32_t initiator_recv_data_segment_length = 262144;  // 512..2^24-1
-  uint32_t max_outstanding_unexpected_pdus = 0;          // 0 (not sent) or >= 2
+  // Offered as TargetRecvDataSegmentLength (LIO holds the login until the
+  // initiator sends the key); what the target answers or declares is what
+  // it receives, and bounds what we send.
+  uint32_t target_recv_data_segment_length = 8192;  // 512..2^24-1
+  // Unexpected PDUs (NOP-In, Async Message, Reject) we can take beyond the
+  // responses to our commands: 0 (not sent, no limit) or >= 2.
+  uint32_t max_outstanding_unexpected_pdus = 0;
 };
 
 // Negotiates the operational keys. Usage:

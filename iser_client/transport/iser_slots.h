@@ -30,6 +30,18 @@ struct SlotLayout {
   uint32_t recv_slots = kMaxCommands + kExtraRecvs;
   uint32_t slot_bytes = SlotBytes(kDataBytes);
 
+  // Slots whose data segment holds `data_bytes` (the declared
+  // InitiatorRecvDataSegmentLength), at most kDataBytes.
+  static SlotLayout ForDataBytes(uint32_t data_bytes) {
+    SlotLayout layout;
+    layout.slot_bytes = SlotBytes(data_bytes < kDataBytes ? data_bytes : kDataBytes);
+    return layout;
+  }
+  // The largest data segment a slot holds.
+  uint32_t data_capacity() const {
+    return slot_bytes - static_cast<uint32_t>(kIserHeaderSize + kBhsSize + kMaxAhsBytes);
+  }
+
   static constexpr uint32_t SlotBytes(uint32_t data_bytes) {
     uint32_t raw = static_cast<uint32_t>(kIserHeaderSize + kBhsSize + kMaxAhsBytes) + data_bytes;
     return (raw + 63) & ~uint32_t{63};  // cache-line aligned slots
@@ -43,7 +55,9 @@ struct SlotLayout {
 
 // wr_id of a work request: the kind in the top bits, the slot index below,
 // so a completion finds its slot without a lookup.
-enum class WorkKind : uint8_t { kSend = 1, kRecv = 2 };
+// kBind and kInvalidate: strict mode's memory window work requests (the slot
+// is the window index).
+enum class WorkKind : uint8_t { kSend = 1, kRecv = 2, kBind = 3, kInvalidate = 4 };
 inline uint64_t MakeWrId(WorkKind kind, uint32_t slot) {
   return (uint64_t{static_cast<uint8_t>(kind)} << 32) | slot;
 }

@@ -1,6 +1,7 @@
 #include "iser_client/transport/iser_transport.h"
 
 #include <fcntl.h>
+#include <glog/logging.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -20,11 +21,15 @@ namespace isergw::iscsi {
 namespace {
 
 constexpr int kResolveTimeoutMs = 2000;
+// Completions taken per ibv_poll_cq call.
 constexpr int kCqBatch = 32;
 // After the target disconnects: how long what it sent before may take to
 // show up in the CQ.
 constexpr absl::Duration kDrainGrace = absl::Milliseconds(500);
 constexpr int kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+// Strict mode: registrations grant no remote access of their own; only the
+// memory windows bound on them do.
+constexpr int kStrictAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_MW_BIND;
 
 absl::Status Tagged(absl::Status status, FailureKind kind) {
   TagFailure(status, kind);
@@ -38,33 +43,13 @@ bool SetNonBlocking(int fd) {
 
 uint32_t Load24(const uint8_t* p) { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
 
-// LIO's ib_isert proposes TargetRecvDataSegmentLength in its first
-// operational Login Response and does not let the login move on (it keeps
-// answering T=0, "No response for proposed key") unless the initiator has
-// sent the key too, as libiscsi and the kernel initiator do. The session's
-// negotiator leaves the key to the target, so the transport adds it (the
-// value LIO and RFC 7145 default to) to the first operational Login
-// Request that offers RDMAExtensions=Yes. Returns the bytes appended.
-uint32_t AddTargetRecvDataSegmentLength(const OutgoingPdu& pdu, uint8_t* bhs, uint8_t* end,
-                                        size_t room) {
-  static constexpr std::string_view kKey = "TargetRecvDataSegmentLength=";
-  static constexpr std::string_view kPair = "TargetRecvDataSegmentLength=8192";
-  if ((pdu.bhs[0] & 0x3f) != 0x03 || ((pdu.bhs[1] >> 2) & 0x3) != 1) return 0;
-  std::string_view text(reinterpret_cast<const char*>(pdu.data.data()), pdu.data.size());
-  if (text.find("RDMAExtensions=Yes") == std::string_view::npos ||
-      text.find(kKey) != std::string_view::npos || room < kPair.size() + 1) {
-    return 0;
-  }
-  // Key=value pairs end with a NUL; the data segment length grows by as much.
-  memcpy(end, kPair.data(), kPair.size());
-  end[kPair.size()] = 0;
-  const uint32_t added = static_cast<uint32_t>(kPair.size() + 1);
-  const uint32_t dsl = Load24(bhs + 5) + added;
-  bhs[5] = static_cast<uint8_t>(dsl >> 16);
-  bhs[6] = static_cast<uint8_t>(dsl >> 8);
-  bhs[7] = static_cast<uint8_t>(dsl);
-  return added;
+uint32_t Load32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
+
+constexpr uint8_t kOpScsiResponse = 0x21;
+constexpr uint8_t kOpDataIn = 0x25;
+constexpr uint8_t kDataInStatusBit = 0x01;  // S: the Data-In carries the command's status
 
 }  // namespace
 
@@ -108,8 +93,13 @@ struct IserTransport::Conn final : uring::Orphan {
   ConnectTimer connect_timer;
 };
 
-IserTransport::IserTransport(uring::EventLoop* loop, TransportListener* listener)
-    : loop_(loop), listener_(listener), conn_(new Conn) {
+IserTransport::IserTransport(uring::EventLoop* loop, TransportListener* listener,
+                             const IserOptions& options)
+    : loop_(loop),
+      listener_(listener),
+      options_(options),
+      conn_(new Conn),
+      layout_(SlotLayout::ForDataBytes(options.recv_data_bytes)) {
   conn_->owner = this;
   conn_->loop = loop;
   conn_->cm_poll.conn = conn_;
@@ -243,11 +233,17 @@ void IserTransport::HandleCmEvent(const rdma_cm_event& event) {
       return;
     case RDMA_CM_EVENT_ROUTE_RESOLVED: {
       if (state_ != State::kResolvingRoute) break;
+      if (options_.strict_rdma) {
+        if (absl::Status ok = CheckWindowSupport(); !ok.ok()) return Fail(std::move(ok));
+      }
       if (absl::Status made = CreateQueuePair(); !made.ok()) return Fail(std::move(made));
       uint8_t private_data[kIserCmPrivateDataSize];
-      EncodeIserCmPrivateData(
-          kIserCmZeroBasedVaNotSupported | kIserCmSendWithInvalidateNotSupported,
-          std::span<uint8_t, kIserCmPrivateDataSize>(private_data));
+      // Remote invalidation only of strict mode's memory windows: the
+      // default mode's rkeys are whole registrations, which must stay valid.
+      EncodeIserCmPrivateData(options_.strict_rdma ? kIserCmZeroBasedVaNotSupported
+                                                   : kIserCmZeroBasedVaNotSupported |
+                                                         kIserCmSendWithInvalidateNotSupported,
+                              std::span<uint8_t, kIserCmPrivateDataSize>(private_data));
       ibv_device_attr attr{};
       ibv_query_device(cm_id_->verbs, &attr);
       rdma_conn_param param{};
@@ -313,6 +309,27 @@ void IserTransport::HandleCmEvent(const rdma_cm_event& event) {
   // An event that does not fit the state (a late resolve after a failure).
 }
 
+absl::Status IserTransport::CheckWindowSupport() {
+  ibv_device_attr attr{};
+  if (ibv_query_device(cm_id_->verbs, &attr) != 0) {
+    int err = errno;
+    return Tagged(absl::UnavailableError(
+                      absl::StrCat("--strict-rdma: cannot query the RDMA device: ", strerror(err))),
+                  FailureKind::kTransport);
+  }
+  const bool type2 = (attr.device_cap_flags &
+                      (IBV_DEVICE_MEM_WINDOW_TYPE_2A | IBV_DEVICE_MEM_WINDOW_TYPE_2B)) != 0;
+  if (attr.max_mw <= 0 || !type2) {
+    return Tagged(
+        absl::FailedPreconditionError(absl::StrFormat(
+            "--strict-rdma: RDMA device %s has no type 2 memory windows (max_mw %d, "
+            "type 2 %s); strict mode needs them (run without --strict-rdma on it)",
+            ibv_get_device_name(cm_id_->verbs->device), attr.max_mw, type2 ? "yes" : "no")),
+        FailureKind::kTransport);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status IserTransport::CreateQueuePair() {
   auto error = [](const char* what) {
     int err = errno;
@@ -320,28 +337,42 @@ absl::Status IserTransport::CreateQueuePair() {
                   FailureKind::kTransport);
   };
   ibv_context* verbs = cm_id_->verbs;
+  ibv_device_attr attr{};
+  if (ibv_query_device(verbs, &attr) != 0) return error("cannot query the RDMA device");
   pd_ = ibv_alloc_pd(verbs);
   if (pd_ == nullptr) return error("cannot allocate an RDMA protection domain");
-  registrations_ = std::make_unique<RegistrationCache>(pd_, kAccess);
+  registrations_ =
+      std::make_unique<RegistrationCache>(pd_, options_.strict_rdma ? kStrictAccess : kAccess);
   cq_channel_ = ibv_create_comp_channel(verbs);
   if (cq_channel_ == nullptr || !SetNonBlocking(cq_channel_->fd)) {
     return error("cannot create an RDMA completion channel");
   }
-  const int cqes = static_cast<int>(layout_.send_slots + layout_.recv_slots);
+  // Strict mode: a bind and an invalidation per window may sit in the send
+  // queue beside the Sends; invalidations complete into the CQ.
+  const uint32_t windows =
+      options_.strict_rdma
+          ? std::min<uint32_t>(2 * SlotLayout::kMaxCommands, static_cast<uint32_t>(attr.max_mw))
+          : 0;
+  const int cqes = static_cast<int>(layout_.send_slots + layout_.recv_slots + 2 * windows);
   cq_ = ibv_create_cq(verbs, cqes, nullptr, cq_channel_, 0);
   if (cq_ == nullptr) return error("cannot create an RDMA completion queue");
-  if (ibv_req_notify_cq(cq_, 0) != 0) return error("cannot arm the RDMA completion queue");
+  if (!options_.busy_poll && ibv_req_notify_cq(cq_, 0) != 0) {
+    return error("cannot arm the RDMA completion queue");
+  }
 
   ibv_qp_init_attr qp{};
   qp.send_cq = cq_;
   qp.recv_cq = cq_;
   qp.qp_type = IBV_QPT_RC;
-  qp.cap.max_send_wr = layout_.send_slots;
+  qp.cap.max_send_wr = layout_.send_slots + 2 * windows;
   qp.cap.max_recv_wr = layout_.recv_slots;
   qp.cap.max_send_sge = 2;
   qp.cap.max_recv_sge = 1;
   if (rdma_create_qp(cm_id_, pd_, &qp) != 0) return error("cannot create an RDMA queue pair");
   qp_created_ = true;
+  if (windows > 0) {
+    if (absl::Status made = CreateWindows(windows); !made.ok()) return made;
+  }
 
   // Every PDU buffer in one mapping and one registration, made once here.
   void* pool = mmap(nullptr, layout_.total_bytes(), PROT_READ | PROT_WRITE,
@@ -351,7 +382,7 @@ absl::Status IserTransport::CreateQueuePair() {
   auto mr = registrations_->Register(pool_, layout_.total_bytes());
   if (!mr.ok()) return Tagged(mr.status(), FailureKind::kTransport);
   pool_mr_ = *mr;
-  iser_stats_.memory_registrations = registrations_->registrations();
+  stats_.mr_registrations = registrations_->registrations();
 
   send_slots_.assign(layout_.send_slots, SendSlot{});
   free_send_slots_.clear();
@@ -370,7 +401,28 @@ absl::Status IserTransport::CreateQueuePair() {
   ibv_recv_wr* bad = nullptr;
   if (ibv_post_recv(cm_id_->qp, recv_head_, &bad) != 0) return error("cannot post RDMA receives");
   recv_head_ = recv_tail_ = nullptr;
-  ArmPoll(false);
+  if (!options_.busy_poll) ArmPoll(false);
+  return absl::OkStatus();
+}
+
+absl::Status IserTransport::CreateWindows(uint32_t count) {
+  std::vector<uint32_t> rkeys;
+  rkeys.reserve(count);
+  mws_.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    ibv_mw* mw = ibv_alloc_mw(pd_, IBV_MW_TYPE_2);
+    if (mw == nullptr) {
+      int err = errno;
+      return Tagged(absl::ResourceExhaustedError(absl::StrFormat(
+                        "--strict-rdma: cannot allocate type 2 memory window %u of %u: %s", i + 1,
+                        count, strerror(err))),
+                    FailureKind::kTransport);
+    }
+    mws_.push_back(mw);
+    rkeys.push_back(mw->rkey);
+  }
+  windows_ = std::make_unique<WindowTable>(rkeys);
+  window_wrs_.assign(count, WindowWrs{});
   return absl::OkStatus();
 }
 
@@ -406,10 +458,16 @@ void IserTransport::OnCqReady() {
 }
 
 void IserTransport::DrainCompletions() {
+  // In batches: one ibv_poll_cq takes up to kCqBatch completions; the
+  // receives they free are re-posted together, as one chained list.
   ibv_wc wcs[kCqBatch];
-  int n;
-  while (state_ != State::kClosed && (n = ibv_poll_cq(cq_, kCqBatch, wcs)) > 0) {
+  int n = 0;
+  while (state_ != State::kClosed) {
+    n = ibv_poll_cq(cq_, kCqBatch, wcs);
+    ++iser_stats_.cq_polls;
+    if (n <= 0) break;
     for (int i = 0; i < n && state_ != State::kClosed; ++i) HandleCompletion(wcs[i]);
+    if (n < kCqBatch) break;  // the CQ is empty: spare the extra poll
   }
   if (state_ == State::kClosed) return;
   if (n < 0) return Fail(absl::UnavailableError("polling the RDMA completion queue failed"));
@@ -430,28 +488,45 @@ void IserTransport::HandleCompletion(const ibv_wc& wc) {
     if (wc.status == IBV_WC_LOC_LEN_ERR && kind == WorkKind::kRecv) {
       return Fail(Tagged(absl::DataLossError(absl::StrCat(
                              "target sent an iSER message larger than the ", layout_.slot_bytes,
-                             "-byte receive buffers (declare InitiatorRecvDataSegmentLength <= ",
-                             SlotLayout::kDataBytes, ")")),
+                             "-byte receive buffers (declared InitiatorRecvDataSegmentLength ",
+                             layout_.data_capacity(), ")")),
                          FailureKind::kProtocol));
     }
+    const char* what = "send";
+    if (kind == WorkKind::kRecv) what = "receive";
+    if (kind == WorkKind::kBind) what = "memory window bind";
+    if (kind == WorkKind::kInvalidate) what = "memory window invalidation";
     // A flush (the QP went to error: link down, target gone) or a real
     // error: either way the connection is dead.
-    return Fail(Tagged(absl::UnavailableError(absl::StrFormat(
-                           "iSER connection to %s:%u lost: %s on a %s (vendor error 0x%x)",
-                           endpoint_.host, endpoint_.port, ibv_wc_status_str(wc.status),
-                           kind == WorkKind::kRecv ? "receive" : "send", wc.vendor_err)),
-                       FailureKind::kTransport));
+    return Fail(Tagged(
+        absl::UnavailableError(absl::StrFormat("iSER connection to %s:%u lost: %s on a %s (vendor "
+                                               "error 0x%x)",
+                                               endpoint_.host, endpoint_.port,
+                                               ibv_wc_status_str(wc.status), what, wc.vendor_err)),
+        FailureKind::kTransport));
   }
-  if (kind == WorkKind::kSend && slot < send_slots_.size()) {
-    ++iser_stats_.send_completions;
-    free_send_slots_.push_back(slot);
-  } else if (kind == WorkKind::kRecv && slot < recv_slots_.size()) {
-    ++iser_stats_.recv_completions;
-    HandleReceive(slot, wc.byte_len);
+  switch (kind) {
+    case WorkKind::kSend:
+      if (slot < send_slots_.size()) {
+        ++iser_stats_.send_completions;
+        free_send_slots_.push_back(slot);
+      }
+      return;
+    case WorkKind::kRecv:
+      if (slot < recv_slots_.size()) {
+        ++iser_stats_.recv_completions;
+        HandleReceive(slot, wc.byte_len, &wc);
+      }
+      return;
+    case WorkKind::kInvalidate:
+      if (windows_ != nullptr && slot < windows_->size()) OnInvalidated(slot);
+      return;
+    case WorkKind::kBind:  // unsignaled: only errors complete
+      return;
   }
 }
 
-void IserTransport::HandleReceive(uint32_t slot, uint32_t bytes) {
+void IserTransport::HandleReceive(uint32_t slot, uint32_t bytes, const ibv_wc* wc) {
   auto protocol = [this](std::string what) {
     Fail(Tagged(absl::DataLossError(absl::StrCat("malformed iSER message from target: ", what)),
                 FailureKind::kProtocol));
@@ -471,11 +546,72 @@ void IserTransport::HandleReceive(uint32_t slot, uint32_t bytes) {
         "BHS announces %u AHS and %u data bytes, the message holds %u after the BHS", ahs, data,
         pdu.size() - kBhsSize));
   }
+  if (windows_ != nullptr && wc != nullptr) {
+    const uint8_t opcode = pdu[0] & 0x3f;
+    const bool ends_command =
+        opcode == kOpScsiResponse || (opcode == kOpDataIn && (pdu[1] & kDataInStatusBit) != 0);
+    if (ends_command && InvalidateForResponse(Load32(pdu.data() + 16), slot, bytes, wc)) return;
+  }
+  Deliver(slot, pdu, ahs, data);
+}
+
+void IserTransport::Deliver(uint32_t slot, std::span<const uint8_t> pdu, size_t ahs, size_t data) {
   ++stats_.pdus_received;
-  stats_.bytes_received += bytes;
+  stats_.bytes_received += kIserHeaderSize + pdu.size();
   listener_->OnPdu(IncomingPdu{pdu.first(kBhsSize), pdu.subspan(kBhsSize, ahs),
                                pdu.subspan(kBhsSize + ahs, data)});
   if (state_ != State::kClosed) QueueRecv(slot);  // the buffer is free again
+}
+
+bool IserTransport::InvalidateForResponse(uint32_t itt, uint32_t slot, uint32_t bytes,
+                                          const ibv_wc* wc) {
+  if ((wc->wc_flags & IBV_WC_WITH_INV) != 0) {
+    ++stats_.remote_invalidations;
+    if (!windows_->RemoteInvalidated(itt, wc->invalidated_rkey)) {
+      LOG_FIRST_N(WARNING, 1) << "iSER target invalidated rkey 0x" << std::hex
+                              << wc->invalidated_rkey << ", which no command holds";
+    }
+  }
+  const uint32_t window = windows_->Find(itt);
+  if (window == WindowTable::kNone) return false;  // no window, or the target invalidated it
+  // The target did not invalidate the window: do it ourselves, and hand the
+  // response to the session only once that completed (OnInvalidated), so
+  // the buffer is never given back while the target can still reach it.
+  PostLocalInvalidate(window);
+  windows_->Hold(window, slot, bytes);
+  return true;
+}
+
+void IserTransport::PostLocalInvalidate(uint32_t window) {
+  windows_->BeginInvalidate(window);
+  ibv_send_wr& wr = window_wrs_[window].invalidate;
+  wr = ibv_send_wr{};
+  wr.wr_id = MakeWrId(WorkKind::kInvalidate, window);
+  wr.opcode = IBV_WR_LOCAL_INV;
+  wr.invalidate_rkey = windows_->rkey(window);
+  wr.send_flags = IBV_SEND_SIGNALED;  // its completion frees the window
+  QueueSendWr(&wr);
+  ++stats_.local_invalidations;
+}
+
+void IserTransport::OnInvalidated(uint32_t window) {
+  windows_->Invalidated(window);
+  const WindowTable::Held held = windows_->TakeHeld(window);
+  if (held.recv_slot == WindowTable::kNone) return;
+  // Checked when it arrived; only the delivery was waiting.
+  std::span<const uint8_t> pdu(pool_ + layout_.recv_offset(held.recv_slot) + kIserHeaderSize,
+                               held.bytes - kIserHeaderSize);
+  Deliver(held.recv_slot, pdu, size_t{pdu[4]} * 4, Load24(pdu.data() + 5));
+}
+
+void IserTransport::QueueSendWr(ibv_send_wr* wr) {
+  wr->next = nullptr;
+  if (send_tail_ == nullptr) {
+    send_head_ = wr;
+  } else {
+    send_tail_->next = wr;
+  }
+  send_tail_ = wr;
 }
 
 void IserTransport::Send(const OutgoingPdu& pdu) {
@@ -492,18 +628,64 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
   ibv_mr* command_mr = nullptr;
   if (const CommandBuffer* cmd = pdu.command; cmd != nullptr && cmd->length > 0) {
     auto mr = registrations_->Find(cmd->base, cmd->length);
-    iser_stats_.memory_registrations = registrations_->registrations();
+    stats_.mr_registrations = registrations_->registrations();
     if (!mr.ok()) return Fail(Tagged(mr.status(), FailureKind::kTransport));
     command_mr = *mr;
+    // What the target moves by RDMA: a read's whole buffer (it writes
+    // into it), a write's bytes past the immediate data (it reads them).
+    uint64_t remote_va = 0;
+    uint32_t remote_length = 0;
+    int remote_access = 0;
     if (cmd->read) {
-      header.flags |= kIserReadValid;
-      header.read_stag = command_mr->rkey;
-      header.read_va = reinterpret_cast<uint64_t>(cmd->base);
+      remote_va = reinterpret_cast<uint64_t>(cmd->base);
+      remote_length = cmd->length;
+      remote_access = IBV_ACCESS_REMOTE_WRITE;
+    } else if (cmd->write && cmd->length > cmd->immediate) {
+      remote_va = IserWriteVa(cmd->base, cmd->immediate);
+      remote_length = cmd->length - cmd->immediate;
+      remote_access = IBV_ACCESS_REMOTE_READ;
     }
-    if (cmd->write && cmd->length > cmd->immediate) {
-      header.flags |= kIserWriteValid;
-      header.write_stag = command_mr->rkey;
-      header.write_va = IserWriteVa(cmd->base, cmd->immediate);
+    if (remote_access != 0) {
+      uint32_t stag = command_mr->rkey;
+      if (windows_ != nullptr) {
+        const uint32_t itt = Load32(pdu.bhs.data() + 16);
+        // A window still bound to an earlier command of this task slot
+        // (one that ended without a response): invalidate it first.
+        if (uint32_t stale = windows_->Stale(itt); stale != WindowTable::kNone) {
+          PostLocalInvalidate(stale);
+        }
+        auto binding = windows_->Acquire(itt);
+        if (!binding) {
+          return Fail(Tagged(absl::ResourceExhaustedError(
+                                 absl::StrCat("--strict-rdma: all ", windows_->size(),
+                                              " memory windows are bound or being invalidated")),
+                             FailureKind::kTransport));
+        }
+        ibv_send_wr& bind = window_wrs_[binding->window].bind;
+        bind = ibv_send_wr{};
+        bind.wr_id = MakeWrId(WorkKind::kBind, binding->window);
+        bind.opcode = IBV_WR_BIND_MW;
+        bind.bind_mw.mw = mws_[binding->window];
+        bind.bind_mw.rkey = binding->rkey;
+        bind.bind_mw.bind_info.mr = command_mr;
+        bind.bind_mw.bind_info.addr = remote_va;
+        bind.bind_mw.bind_info.length = remote_length;
+        bind.bind_mw.bind_info.mw_access_flags = static_cast<unsigned>(remote_access);
+        QueueSendWr(&bind);  // before the Send: the window is valid when the command arrives
+        stag = binding->rkey;
+        ++stats_.windows_bound;
+        iser_stats_.last_command_rkey = stag;
+      }
+      if (cmd->read) {
+        header.flags |= kIserReadValid;
+        header.read_stag = stag;
+        header.read_va = remote_va;
+      } else {
+        header.flags |= kIserWriteValid;
+        header.write_stag = stag;
+        header.write_va = remote_va;
+      }
+      stats_.rdma_bytes += remote_length;
     }
   }
   const uint32_t index = free_send_slots_.back();
@@ -527,8 +709,6 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
     } else if (pdu.data.size() <= layout_.slot_bytes - length) {
       memcpy(buffer + length, data, pdu.data.size());  // login and text: small
       length += static_cast<uint32_t>(pdu.data.size());
-      length += AddTargetRecvDataSegmentLength(pdu, buffer + kIserHeaderSize, buffer + length,
-                                               layout_.slot_bytes - length);
     } else {
       free_send_slots_.push_back(index);
       return Fail(absl::InvalidArgumentError(
@@ -540,36 +720,47 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
   slot.wr.sg_list = slot.sge;
   slot.wr.opcode = IBV_WR_SEND;
   slot.wr.send_flags = IBV_SEND_SIGNALED;  // completions free the slot
-  if (send_tail_ == nullptr) {
-    send_head_ = &slot.wr;
-  } else {
-    send_tail_->next = &slot.wr;
-  }
-  send_tail_ = &slot.wr;
+  QueueSendWr(&slot.wr);
   ++stats_.pdus_sent;
   stats_.bytes_sent += length + (slot.wr.num_sge == 2 ? slot.sge[1].length : 0);
 }
 
 void IserTransport::BeforeSubmit() {
-  if (send_head_ == nullptr || state_ != State::kConnected) return;
-  ibv_send_wr* bad = nullptr;
-  int rc = ibv_post_send(cm_id_->qp, send_head_, &bad);
-  send_head_ = send_tail_ = nullptr;
-  ++stats_.doorbells;
-  if (rc != 0) {
-    Fail(Tagged(absl::UnavailableError(absl::StrCat("posting iSER sends failed: ", strerror(rc))),
-                FailureKind::kTransport));
+  const bool polling =
+      options_.busy_poll && cq_ != nullptr &&
+      (state_ == State::kConnecting || state_ == State::kConnected || state_ == State::kDraining);
+  // Busy polling: take what completed since the last pass now, so that the
+  // Sends its handlers queue go out in this pass's doorbell.
+  if (polling) DrainCompletions();
+  if (send_head_ != nullptr && state_ == State::kConnected) {
+    ibv_send_wr* bad = nullptr;
+    int rc = ibv_post_send(cm_id_->qp, send_head_, &bad);
+    send_head_ = send_tail_ = nullptr;
+    ++stats_.doorbells;
+    if (rc != 0) {
+      return Fail(
+          Tagged(absl::UnavailableError(absl::StrCat("posting iSER sends failed: ", strerror(rc))),
+                 FailureKind::kTransport));
+    }
   }
+  // Keep the loop from sleeping in io_uring_enter: a no-op completes at
+  // once, so the pass only reaps what is ready and comes back here.
+  if (polling && state_ != State::kClosed) io_uring_prep_nop(loop_->GetSqe(nullptr));
 }
 
-void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& /*limits*/) {
+void IserTransport::EnterFullFeaturePhase(const FullFeatureLimits& limits) {
   full_feature_ = true;
   // Digests do not exist over iSER (RFC 7145 forces None). The target may
-  // send data segments up to the InitiatorRecvDataSegmentLength we declared;
-  // a receive slot holds SlotLayout::kDataBytes, which Initiator::Login
-  // declares. A caller that declares more still works with targets that send
-  // less (LIO's Sends carry at most 8 KiB); a larger Send fails the
-  // connection with a local length error, named in HandleCompletion().
+  // send data segments up to the InitiatorRecvDataSegmentLength we declared,
+  // which sized the receive slots (IserOptions::recv_data_bytes). A caller
+  // that declared more still works with targets that send less (LIO's Sends
+  // carry at most 8 KiB); a larger Send fails the connection with a local
+  // length error, named in HandleCompletion().
+  if (limits.max_recv_data_segment_length > layout_.data_capacity()) {
+    LOG_FIRST_N(WARNING, 1) << "iSER: declared InitiatorRecvDataSegmentLength "
+                            << limits.max_recv_data_segment_length << " exceeds the "
+                            << layout_.data_capacity() << "-byte receive slots";
+  }
 }
 
 void IserTransport::Fail(absl::Status status) {
@@ -609,8 +800,11 @@ void IserTransport::ReleaseResources() {
     rdma_destroy_qp(cm_id_);
     qp_created_ = false;
   }
+  for (ibv_mw* mw : mws_) ibv_dealloc_mw(mw);  // the QP that bound them is gone
+  mws_.clear();
+  windows_.reset();
   if (registrations_ != nullptr) {
-    iser_stats_.memory_registrations = registrations_->registrations();
+    stats_.mr_registrations = registrations_->registrations();
     registrations_.reset();  // deregisters the pool and every command region
   }
   pool_mr_ = nullptr;

@@ -7,21 +7,27 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "iser_client/transport/iser_memory.h"
+#include "iser_client/transport/iser_options.h"
 #include "iser_client/transport/iser_slots.h"
+#include "iser_client/transport/iser_windows.h"
 #include "iser_client/transport/transport.h"
 #include "iser_client/uring/event_loop.h"
 
 namespace isergw::iscsi {
 
+// Counters beyond TransportStats, for tests and diagnosis.
 struct IserStats {
-  uint64_t memory_registrations = 0;  // ibv_reg_mr calls, PDU buffers included
   uint64_t send_completions = 0;
   uint64_t recv_completions = 0;
   uint64_t cq_events = 0;
+  uint64_t cq_polls = 0;  // ibv_poll_cq calls
+  // Strict mode: the last rkey advertised for a command's buffer.
+  uint32_t last_command_rkey = 0;
 };
 
 // iSCSI over RDMA (iSER, RFC 7145) with librdmacm and libibverbs, as Linux
@@ -45,8 +51,27 @@ struct IserStats {
 // connection lives, not only the current command's buffer; it cannot reach
 // memory outside the registered regions, nor the PDU slots of other
 // connections (a protection domain per connection). Closing the connection
-// deregisters everything. The strict mode of issue 6 (a type 2 memory window
-// bound per command) is not implemented.
+// deregisters everything.
+//
+// Strict mode (IserOptions::strict_rdma) closes that: registrations allow
+// local access and window binding only (their own rkeys reach nothing), and
+// each command's buffer is exposed through a type 2 memory window bound to
+// exactly the bytes the target must move, with only the access it needs
+// (remote write for a read, remote read for a write), by a BIND_MW work
+// request posted before the command's Send. The window's rkey changes at
+// every bind. When the command's response arrives the window is invalid:
+// the target invalidated it (Send with Invalidate, which strict mode allows
+// in the CM private data), or we post a LOCAL_INV and hold the response back
+// from the session until it completes, so the buffer is never handed back
+// while the target could still reach it. A window is bound again only after
+// its invalidation completed.
+//
+// Completions: by default the completion channel's fd is polled through the
+// io_uring; IserOptions::busy_poll instead polls the CQ on every loop pass
+// and keeps the loop from sleeping (a no-op SQE per pass). Either way the CQ
+// is drained in batches and the receives freed by a batch are re-posted as
+// one chained list; the Sends (and strict mode's binds) queued during a pass
+// go out as one chained ibv_post_send.
 class IserTransport final : public Transport, private uring::PassHook {
  public:
   // The connection's progress (SPDK's nvme_rdma_qpair_state); each CM event
@@ -61,7 +86,8 @@ class IserTransport final : public Transport, private uring::PassHook {
     kClosed,            // closed or failed; resources released
   };
 
-  IserTransport(uring::EventLoop* loop, TransportListener* listener);
+  IserTransport(uring::EventLoop* loop, TransportListener* listener,
+                const IserOptions& options = IserOptions());
   ~IserTransport() override;
 
   TransportKind kind() const override { return TransportKind::kIser; }
@@ -87,7 +113,16 @@ class IserTransport final : public Transport, private uring::PassHook {
   absl::Status TargetClosed() const;
   absl::Status CreateQueuePair();
   void HandleCompletion(const ibv_wc& wc);
-  void HandleReceive(uint32_t slot, uint32_t bytes);
+  void HandleReceive(uint32_t slot, uint32_t bytes, const ibv_wc* wc);
+  void Deliver(uint32_t slot, std::span<const uint8_t> pdu, size_t ahs, size_t data);
+  absl::Status CheckWindowSupport();
+  absl::Status CreateWindows(uint32_t count);
+  void QueueSendWr(ibv_send_wr* wr);
+  void PostLocalInvalidate(uint32_t window);
+  // Strict mode, on a received response to `itt`: true when the PDU must wait
+  // for the invalidation of the command's window (it has been parked).
+  bool InvalidateForResponse(uint32_t itt, uint32_t slot, uint32_t bytes, const ibv_wc* wc);
+  void OnInvalidated(uint32_t window);
   void QueueRecv(uint32_t slot);
   void ArmPoll(bool cm);
   void BeforeSubmit() override;
@@ -96,6 +131,7 @@ class IserTransport final : public Transport, private uring::PassHook {
 
   uring::EventLoop* loop_;
   TransportListener* listener_;
+  IserOptions options_;
   Conn* conn_;
   State state_ = State::kIdle;
   Endpoint endpoint_;
@@ -127,6 +163,17 @@ class IserTransport final : public Transport, private uring::PassHook {
   ibv_send_wr* send_tail_ = nullptr;
   ibv_recv_wr* recv_head_ = nullptr;  // re-posted after each CQ batch
   ibv_recv_wr* recv_tail_ = nullptr;
+
+  // Strict mode: one type 2 memory window per possible command (twice the
+  // window, so invalidations in flight never starve new commands), with
+  // their bind and invalidate work requests preallocated.
+  struct WindowWrs {
+    ibv_send_wr bind;
+    ibv_send_wr invalidate;
+  };
+  std::vector<ibv_mw*> mws_;
+  std::vector<WindowWrs> window_wrs_;
+  std::unique_ptr<WindowTable> windows_;
 
   bool full_feature_ = false;  // login done: a disconnect is no login refusal
 

@@ -69,12 +69,22 @@ class TransportListener {
   ~TransportListener() = default;
 };
 
+// Counters since the transport was created; callers take differences.
 struct TransportStats {
-  uint64_t pdus_sent = 0;
-  uint64_t pdus_received = 0;
+  uint64_t pdus_sent = 0;      // over iSER: RDMA Sends
+  uint64_t pdus_received = 0;  // over iSER: RDMA Receives
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   uint64_t doorbells = 0;  // sendmsg calls / ibv_post_send calls
+  // Memory registrations made (ibv_reg_mr; the PDU buffers included); 0 over TCP.
+  uint64_t mr_registrations = 0;
+  // Command data the target moved by RDMA (advertised buffer bytes); 0 over TCP.
+  uint64_t rdma_bytes = 0;
+  // Strict mode: memory windows bound, and invalidated by the target (Send
+  // with Invalidate) or by us (LOCAL_INV).
+  uint64_t windows_bound = 0;
+  uint64_t remote_invalidations = 0;
+  uint64_t local_invalidations = 0;
 };
 
 // All methods run on the owning EventLoop's thread. Send() only queues: the

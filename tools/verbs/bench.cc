@@ -195,6 +195,10 @@ class BenchRun {
     doorbells_ = end.doorbells - std::min(end.doorbells, start.doorbells);
     registrations_ = end.mr_registrations - std::min(end.mr_registrations, start.mr_registrations);
     windows_bound_ = end.windows_bound - std::min(end.windows_bound, start.windows_bound);
+    remote_invalidations_ =
+        end.remote_invalidations - std::min(end.remote_invalidations, start.remote_invalidations);
+    local_invalidations_ =
+        end.local_invalidations - std::min(end.local_invalidations, start.local_invalidations);
     // Let what is in flight finish, so that the session ends cleanly.
     stopping_ = true;
     ran = loop->RunUntil([&] { return in_flight_ == 0; }, absl::Now() + absl::Seconds(30));
@@ -210,7 +214,10 @@ class BenchRun {
   uint64_t doorbells() const { return doorbells_; }
   // Memory registrations during the measured interval (0 over TCP).
   uint64_t registrations() const { return registrations_; }
+  // Strict mode: memory windows bound, and invalidated by the target or by us.
   uint64_t windows_bound() const { return windows_bound_; }
+  uint64_t remote_invalidations() const { return remote_invalidations_; }
+  uint64_t local_invalidations() const { return local_invalidations_; }
 
  private:
   static void OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result) {
@@ -289,6 +296,8 @@ class BenchRun {
   uint64_t doorbells_ = 0;
   uint64_t registrations_ = 0;
   uint64_t windows_bound_ = 0;
+  uint64_t remote_invalidations_ = 0;
+  uint64_t local_invalidations_ = 0;
   absl::Duration elapsed_;
   double cpu_seconds_ = 0;
 };
@@ -528,6 +537,8 @@ int ReportVerify(const OpenedLun& lun, const VerifyRun& run, const VerifyRun::Re
                {"mismatches", r.mismatches},
                {"first_mismatch", r.first_mismatch},
                {"windows_bound", stats.windows_bound},
+               {"remote_invalidations", stats.remote_invalidations},
+               {"local_invalidations", stats.local_invalidations},
                {"mr_registrations", stats.mr_registrations}});
   } else {
     printf("%s verify %s: seed %llu, sizes %llu..%llu bytes, qd %d\n", lun.display.c_str(), verdict,

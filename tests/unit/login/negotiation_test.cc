@@ -86,8 +86,40 @@ TEST(NegotiationOfferTest, IserOffersRdmaKeysInsteadOfTcpOnes) {
   ASSERT_NE(FindValue(offer, "RDMAExtensions"), nullptr);
   EXPECT_EQ(*FindValue(offer, "RDMAExtensions"), "Yes");
   EXPECT_EQ(*FindValue(offer, "InitiatorRecvDataSegmentLength"), "65536");
+  // LIO holds the login until the initiator sends this one too.
+  ASSERT_NE(FindValue(offer, "TargetRecvDataSegmentLength"), nullptr);
+  EXPECT_EQ(*FindValue(offer, "TargetRecvDataSegmentLength"), "8192");
   EXPECT_EQ(*FindValue(offer, "MaxOutstandingUnexpectedPDUs"), "8");
   EXPECT_EQ(*FindValue(offer, "MaxBurstLength"), "1048576");
+  EXPECT_EQ(n->params().initiator_recv_data_segment_length, 65536u);
+}
+
+TEST(NegotiationOfferTest, TcpOffersNoIserKeys) {
+  for (SessionType type : {SessionType::kNormal, SessionType::kDiscovery}) {
+    auto n = OperationalNegotiator::Create(TcpOptions(), type);
+    ASSERT_TRUE(n.ok());
+    const TextPairs offer = n->TakeOffer();
+    for (const char* key : {"RDMAExtensions", "InitiatorRecvDataSegmentLength",
+                            "TargetRecvDataSegmentLength", "MaxOutstandingUnexpectedPDUs"}) {
+      EXPECT_EQ(FindValue(offer, key), nullptr) << key;
+    }
+  }
+}
+
+TEST(NegotiationOfferTest, IserDiscoveryOffersTheIserKeySet) {
+  NegotiationOptions o = TcpOptions();
+  o.iser = true;
+  o.initiator_recv_data_segment_length = 8192;
+  auto n = OperationalNegotiator::Create(o, SessionType::kDiscovery);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->TakeOffer(), (TextPairs{{"HeaderDigest", "None"},
+                                       {"DataDigest", "None"},
+                                       {"RDMAExtensions", "Yes"},
+                                       {"InitiatorRecvDataSegmentLength", "8192"},
+                                       {"TargetRecvDataSegmentLength", "8192"}}));
+  // A discovery target that takes no iSER keys does not fail the login.
+  EXPECT_TRUE(n->ApplyResponse({{"HeaderDigest", "None"}, {"DataDigest", "None"}}).ok());
+  EXPECT_TRUE(n->Finish().ok());
 }
 
 TEST(NegotiationOptionsTest, RejectsBadOptions) {
@@ -447,8 +479,53 @@ TEST_F(IserNegotiationTest, Accepted) {
   EXPECT_TRUE(n.params().rdma_extensions);
   EXPECT_EQ(n.params().initiator_recv_data_segment_length, 65536u);
   EXPECT_EQ(n.params().MaxRecvDataSegmentLength(), 65536u);
+  // What the target receives bounds what we send.
   EXPECT_EQ(n.params().MaxSendDataSegmentLength(), 131072u);
   EXPECT_EQ(n.params().max_outstanding_unexpected_pdus, 16u);
+}
+
+TEST_F(IserNegotiationTest, TargetRecvIsTheTargetsValue) {
+  NegotiationOptions o = Options();
+  o.target_recv_data_segment_length = 262144;
+  auto larger = Offered(o);
+  ASSERT_TRUE(
+      larger.ApplyResponse({{"RDMAExtensions", "Yes"}, {"TargetRecvDataSegmentLength", "131072"}})
+          .ok());
+  ASSERT_TRUE(larger.Finish().ok());
+  EXPECT_EQ(larger.params().MaxSendDataSegmentLength(), 131072u);
+  auto silent = Offered(o);  // no answer: the RFC 7145 default
+  ASSERT_TRUE(silent.ApplyResponse({{"RDMAExtensions", "Yes"}}).ok());
+  ASSERT_TRUE(silent.Finish().ok());
+  EXPECT_EQ(silent.params().MaxSendDataSegmentLength(), 8192u);
+
+  auto smaller = Offered(Options());
+  ASSERT_TRUE(
+      smaller.ApplyResponse({{"RDMAExtensions", "Yes"}, {"TargetRecvDataSegmentLength", "4096"}})
+          .ok());
+  ASSERT_TRUE(smaller.Finish().ok());
+  EXPECT_EQ(smaller.params().MaxSendDataSegmentLength(), 4096u);
+}
+
+TEST_F(IserNegotiationTest, TargetRecvProposedByTheTargetFirst) {
+  // LIO's order: it proposes the key in its first response; our offer was
+  // in the same request, its value is the one that counts.
+  auto n = OperationalNegotiator::Create(Options(), SessionType::kNormal);
+  ASSERT_TRUE(n.ok());
+  const TextPairs offer = n->TakeOffer();
+  ASSERT_NE(FindValue(offer, "TargetRecvDataSegmentLength"), nullptr);
+  auto replies = n->ApplyResponse({{"TargetRecvDataSegmentLength", "8192"},
+                                   {"RDMAExtensions", "Yes"},
+                                   {"InitiatorRecvDataSegmentLength", "65536"}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  EXPECT_TRUE(replies->empty());  // declarations need no answer
+  ASSERT_TRUE(n->Finish().ok());
+  EXPECT_EQ(n->params().MaxSendDataSegmentLength(), 8192u);
+}
+
+TEST_F(IserNegotiationTest, BadTargetRecvOptionRejected) {
+  NegotiationOptions o = Options();
+  o.target_recv_data_segment_length = 100;
+  EXPECT_FALSE(OperationalNegotiator::Create(o, SessionType::kNormal).ok());
 }
 
 TEST_F(IserNegotiationTest, RefusedOrUnknownFails) {

@@ -29,7 +29,7 @@ nothing_left() {
   [ -z "$(ls /dev/isergw 2>/dev/null)" ] || vm_fail "links left in /dev/isergw: $(ls /dev/isergw)"
   grep -q '"name"' "$VM_DAEMON_STATE/volumes.json" && vm_fail "the state records a volume"
   local sessions
-  sessions="$(ls "$VM_CONFIGFS/iscsi/$t/tpgt_1/dynamic_sessions" 2>/dev/null; cat "$VM_CONFIGFS/iscsi/$t/tpgt_1/dynamic_sessions" 2>/dev/null)"
+  sessions="$(cat "$VM_CONFIGFS/iscsi/$t/tpgt_1/dynamic_sessions")"
   [ -z "$sessions" ] || vm_fail "sessions left at the target: $sessions"
   return 0
 }

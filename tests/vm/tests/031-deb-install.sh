@@ -6,7 +6,8 @@
 # starting anything; the files are in place; /usr/sbin/isergw runs; the unit
 # passes `systemd-analyze verify`; the man page renders without warnings;
 # systemd-modules-load loads ublk_drv from the package's modules-load.d file;
-# an upgrade (reinstall) works; dpkg -r masks the unit and removes the files,
+# the unit's ExecStart sends READY=1 to NOTIFY_SOCKET once the control socket
+# answers (Type=notify), and doctor sees it; an upgrade (reinstall) works; dpkg -r masks the unit and removes the files,
 # dpkg -P forgets it.
 #
 # The .deb is built on the host beforehand (packaging/build-deb.sh, or the
@@ -79,6 +80,42 @@ vm_step "systemd-modules-load loads ublk_drv from the package's file"
 /usr/sbin/isergw doctor >/tmp/doctor.out || true
 cat /tmp/doctor.out
 grep -Eq '^OK +ublk ' /tmp/doctor.out || vm_fail "doctor does not see ublk after modules-load"
+
+vm_step "the packaged daemon as the unit starts it: READY=1 to NOTIFY_SOCKET"
+# What RuntimeDirectory= and StateDirectory= would create.
+mkdir -p /run/isergw /var/lib/isergw
+notify=/run/isergw-notify.sock
+python3 - "$notify" >/tmp/notify.txt <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(120)
+while True:
+    message = s.recv(4096).decode()
+    print(message, flush=True)
+    if "READY=1" in message.split("\n"):
+        break
+PY
+listener=$!
+vm_wait 30 test -S "$notify" || vm_fail "the notify listener did not start"
+exec_start="$(sed -n 's/^ExecStart=//p' "$unit")"
+NOTIFY_SOCKET="$notify" $exec_start 2>/tmp/daemon.err &
+daemon=$!
+vm_wait 60 grep -qx 'READY=1' /tmp/notify.txt || {
+  cat /tmp/daemon.err
+  vm_fail "no READY=1 from '$exec_start' within 60 s"
+}
+cat /tmp/notify.txt
+[ -S /run/isergw/control.sock ] || vm_fail "READY=1 before the control socket exists"
+/usr/sbin/isergw list || vm_fail "isergw list against the packaged daemon failed"
+/usr/sbin/isergw doctor >/tmp/doctor.out || true
+grep -E '^OK +daemon ' /tmp/doctor.out || vm_fail "doctor does not see the running daemon"
+kill -TERM "$daemon"
+vm_wait 30 sh -c "! kill -0 $daemon 2>/dev/null" || vm_fail "the daemon ignored SIGTERM"
+rc=0
+wait "$daemon" || rc=$?
+((rc == 0)) || { cat /tmp/daemon.err; vm_fail "the daemon exited with $rc on SIGTERM"; }
+wait "$listener" || true
 
 vm_step "reinstall (upgrade path)"
 dpkg -i "$deb" || vm_fail "the second dpkg -i failed"

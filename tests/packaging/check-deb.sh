@@ -14,7 +14,8 @@ fail() {
   exit 1
 }
 
-cmake --build "$build" --target isergw isergw_man >/dev/null
+cmake --build "$build" --target isergw isergw_man >"$build/check-deb-build.log" 2>&1 ||
+  fail "building isergw failed (see $build/check-deb-build.log)"
 rm -f "$build"/isergw_*.deb
 (cd "$build" && cpack -G DEB >/dev/null) || fail "cpack failed"
 deb="$build/isergw_${version}_amd64.deb"

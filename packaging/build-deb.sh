@@ -16,7 +16,8 @@ command -v dpkg-shlibdeps >/dev/null ||
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 # Only what the package installs, not the test binaries.
 ninja -C "$build" -j "$jobs" isergw isergw_man
-rm -f "$build"/isergw_*.deb
+# A clean staging folder: leftovers from an interrupted run end up in the package.
+rm -rf "$build"/isergw_*.deb "$build/_CPack_Packages"
 (cd "$build" && cpack -G DEB >&2)
 deb="$(ls "$build"/isergw_*.deb)"
 echo "$deb"

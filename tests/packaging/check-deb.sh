@@ -16,7 +16,7 @@ fail() {
 
 cmake --build "$build" --target isergw isergw_man >"$build/check-deb-build.log" 2>&1 ||
   fail "building isergw failed (see $build/check-deb-build.log)"
-rm -f "$build"/isergw_*.deb
+rm -rf "$build"/isergw_*.deb "$build/_CPack_Packages"
 (cd "$build" && cpack -G DEB >/dev/null) || fail "cpack failed"
 deb="$build/isergw_${version}_amd64.deb"
 [ -f "$deb" ] || fail "cpack made no $deb"
@@ -30,6 +30,10 @@ done
 grep -q '^-rwxr-xr-x root/root .* ./usr/sbin/isergw$' <<<"$contents" ||
   fail "/usr/sbin/isergw is not root-owned mode 0755"
 ! grep -q ' ./usr/local' <<<"$contents" || fail "the package installs under /usr/local"
+# Nothing outside /usr (a dirty CPack staging folder once put control files
+# and tarballs at the package's root).
+stray="$(awk '{print $6}' <<<"$contents" | grep -v -e '^\./$' -e '^\./usr/' || true)"
+[ -z "$stray" ] || fail "files outside /usr: $stray"
 
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = isergw ] || fail "Package: $(field Package)"

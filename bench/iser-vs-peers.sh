@@ -3,8 +3,11 @@
 # side by side in one guest run: libiscsi's iscsi-perf over iser:// (reads
 # only: libiscsi 1.19's iscsi-perf cannot write) and the kernel's ib_iser
 # disk (open-iscsi) driven by fio. 4 KiB random reads and writes at queue
-# depth 1 and 32; prints IOPS, p50/p99 latency and the ratios. Run it in the
-# test guest (build isergw in Release for numbers):
+# depth 1 and 32; prints IOPS, p50/p99 latency and the ratios. isergw runs
+# three ways: default, --strict-rdma (a memory window per command; the goal
+# is within 10% of the default) and --busy-poll (polling the completion
+# queue instead of sleeping). Run it in the test guest (build isergw in
+# Release for numbers):
 #
 #   ISERGW_BIN=build-iser/rel/tools/isergw tests/vm/run-guest bench/iser-vs-peers.sh [SECONDS]
 #
@@ -28,17 +31,17 @@ head -c 256M /dev/urandom >/tmp/fill
 rm -f /tmp/fill
 
 declare -A iops p50 p99
-isergw_run() {  # RW QD
-  local out
-  out="$("$ISERGW" bench --json --rw "$1" --bs 4k --qd "$2" --seconds "$seconds" "$url")" ||
-    vm_fail "isergw bench $1 qd $2 failed"
-  local line
+isergw_run() {  # NAME RW QD [FLAGS...]
+  local name="$1" rw="$2" qd="$3" out line
+  shift 3
+  out="$("$ISERGW" bench --json --rw "$rw" --bs 4k --qd "$qd" --seconds "$seconds" "$@" "$url")" ||
+    vm_fail "isergw bench $name $rw qd $qd failed"
   line="$(python3 -c '
 import json,sys; d=json.load(sys.stdin)
 assert d["mr_registrations"] == 0, "memory registered during the measurement"
 print("%d %.0f %.0f" % (d["iops"], d["lat_p50_us"], d["lat_p99_us"]))' <<<"$out")" ||
-    vm_fail "isergw bench $1 qd $2: $out"
-  read -r iops[isergw,$1,$2] p50[isergw,$1,$2] p99[isergw,$1,$2] <<<"$line"
+    vm_fail "isergw bench $name $rw qd $qd: $out"
+  read -r iops[$name,$rw,$qd] p50[$name,$rw,$qd] p99[$name,$rw,$qd] <<<"$line"
 }
 libiscsi_run() {  # QD (random reads)
   local v
@@ -61,10 +64,13 @@ c=r["clat_ns"]["percentile"]; print("%d %.0f %.0f" % (r["iops"], c["50.000000"]/
 }
 
 for qd in 1 32; do
-  vm_step "isergw and libiscsi over iser://, qd $qd"
-  isergw_run randread "$qd"
+  vm_step "isergw (default, strict, busy-poll) and libiscsi over iser://, qd $qd"
+  for rw in randread randwrite; do
+    isergw_run isergw "$rw" "$qd"
+    isergw_run isergw-strict "$rw" "$qd" --strict-rdma
+    isergw_run isergw-poll "$rw" "$qd" --busy-poll
+  done
   libiscsi_run "$qd"
-  isergw_run randwrite "$qd"
 done
 vm_step "kernel ib_iser + fio"
 vm_iscsid_start
@@ -78,12 +84,12 @@ vm_iscsi_logout_all
 
 echo
 echo "4 KiB random I/O, LIO ramdisk over Soft-RoCE, ${seconds}s each, guest $(uname -r), $(nproc) vCPUs (TCG)"
-printf '%-10s %-9s %3s %9s %9s %9s\n' initiator rw qd IOPS p50_us p99_us
+printf '%-14s %-9s %3s %9s %9s %9s\n' initiator rw qd IOPS p50_us p99_us
 for rw in randread randwrite; do
   for qd in 1 32; do
-    for who in isergw libiscsi kernel; do
+    for who in isergw isergw-strict isergw-poll libiscsi kernel; do
       [ -n "${iops[$who,$rw,$qd]:-}" ] || continue
-      printf '%-10s %-9s %3s %9s %9s %9s\n' "$who" "$rw" "$qd" "${iops[$who,$rw,$qd]}" \
+      printf '%-14s %-9s %3s %9s %9s %9s\n' "$who" "$rw" "$qd" "${iops[$who,$rw,$qd]}" \
         "${p50[$who,$rw,$qd]}" "${p99[$who,$rw,$qd]}"
     done
   done
@@ -94,5 +100,11 @@ for rw in randread randwrite; do
       [ -n "${iops[$peer,$rw,$qd]:-}" ] && ((${iops[$peer,$rw,$qd]} > 0)) || continue
       python3 -c "print('ratio isergw/$peer $rw qd $qd = %.2f' % (${iops[isergw,$rw,$qd]} / ${iops[$peer,$rw,$qd]}))"
     done
+  done
+done
+for rw in randread randwrite; do
+  for qd in 1 32; do
+    python3 -c "print('ratio strict/default $rw qd $qd: IOPS %.2f' % (${iops[isergw-strict,$rw,$qd]} / ${iops[isergw,$rw,$qd]}))"
+    python3 -c "print('ratio busy-poll/default $rw qd $qd: IOPS %.2f, p50 latency %.2f' % (${iops[isergw-poll,$rw,$qd]} / ${iops[isergw,$rw,$qd]}, ${p50[isergw-poll,$rw,$qd]} / max(1, ${p50[isergw,$rw,$qd]})))"
   done
 done

@@ -313,11 +313,12 @@ absl::Status OperationalNegotiator::ApplyAnswer(Entry& e, absl::string_view valu
   const KeySpec& s = *e.spec;
   e.state = KeyState::kDone;
   if (value == kNotUnderstood) {
-    if (s.name == "RDMAExtensions") {
+    if (s.name == "RDMAExtensions" && session_type_ == SessionType::kNormal) {
       return absl::FailedPreconditionError(
           "RDMAExtensions=NotUnderstood: the target does not support iSER");
     }
-    if (s.iser_only) {  // optional iSER extras: older targets lack them
+    if (s.iser_only || s.name == "RDMAExtensions") {  // optional iSER extras (older targets
+                                                      // lack them), or a Discovery session
       SetDefault(e);
       return absl::OkStatus();
     }
@@ -325,7 +326,7 @@ absl::Status OperationalNegotiator::ApplyAnswer(Entry& e, absl::string_view valu
         absl::StrCat(s.name, "=NotUnderstood: a standard key must be understood by the target"));
   }
   if (value == kReject || value == kIrrelevant) {
-    if (s.name == "RDMAExtensions") {
+    if (s.name == "RDMAExtensions" && session_type_ == SessionType::kNormal) {
       return absl::FailedPreconditionError(
           absl::StrCat("RDMAExtensions=", value, ": the target refused iSER"));
     }
@@ -362,7 +363,9 @@ absl::Status OperationalNegotiator::ApplyAnswer(Entry& e, absl::string_view valu
         return absl::InvalidArgumentError(
             absl::StrCat(s.name, "=No: we offered Yes and the result function is OR"));
       }
-      if (s.name == "RDMAExtensions" && !*b) {
+      // A Discovery session needs no RDMA data movement: LIO answers No
+      // there, and its Text responses still arrive as iSER Sends.
+      if (s.name == "RDMAExtensions" && !*b && session_type_ == SessionType::kNormal) {
         return absl::FailedPreconditionError("RDMAExtensions=No: the target refused iSER");
       }
       s.set(params_, *b);

@@ -661,6 +661,10 @@ void IserTransport::Send(const OutgoingPdu& pdu) {
                                               " memory windows are bound or being invalidated")),
                              FailureKind::kTransport));
         }
+        // The provider names the window by ibv_mw::rkey, which the kernel
+        // checks against the window's current key: that of its last bind
+        // until this one is posted (libibverbs never updates it itself).
+        mws_[binding->window]->rkey = binding->previous_rkey;
         ibv_send_wr& bind = window_wrs_[binding->window].bind;
         bind = ibv_send_wr{};
         bind.wr_id = MakeWrId(WorkKind::kBind, binding->window);

@@ -19,12 +19,13 @@ std::optional<WindowTable::Binding> WindowTable::Acquire(uint32_t itt) {
   free_head_ = (free_head_ + 1) % free_.size();
   --free_count_;
   Window& window = windows_[w];
+  const uint32_t previous = window.rkey;
   window.state = State::kBound;
-  window.rkey = NextWindowRkey(window.rkey);
+  window.rkey = NextWindowRkey(previous);
   window.itt = itt;
   window.held = Held{};
   by_task_slot_[TaskSlot(itt)] = w;
-  return Binding{w, window.rkey};
+  return Binding{w, window.rkey, previous};
 }
 
 uint32_t WindowTable::Find(uint32_t itt) const {

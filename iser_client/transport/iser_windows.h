@@ -35,7 +35,8 @@ class WindowTable {
 
   struct Binding {
     uint32_t window;
-    uint32_t rkey;  // to bind with and to advertise as the STag
+    uint32_t rkey;           // to bind with and to advertise as the STag
+    uint32_t previous_rkey;  // the window's rkey until this bind (the bind names it)
   };
 
   // `initial_rkeys[i]`: window i's rkey from ibv_alloc_mw.

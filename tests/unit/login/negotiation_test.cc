@@ -122,6 +122,25 @@ TEST(NegotiationOfferTest, IserDiscoveryOffersTheIserKeySet) {
   EXPECT_TRUE(n->Finish().ok());
 }
 
+TEST(NegotiationOfferTest, IserDiscoveryAcceptsRdmaExtensionsNo) {
+  // LIO's answer in a Discovery session over iSER: the SendTargets text
+  // still comes as iSER Sends, no RDMA data movement is needed.
+  NegotiationOptions o = TcpOptions();
+  o.iser = true;
+  for (const char* answer : {"No", "Irrelevant", "NotUnderstood"}) {
+    auto n = Offered(o, SessionType::kDiscovery);
+    ASSERT_TRUE(
+        n.ApplyResponse({{"RDMAExtensions", answer}, {"TargetRecvDataSegmentLength", "Irrelevant"}})
+            .ok())
+        << answer;
+    ASSERT_TRUE(n.Finish().ok()) << answer;
+    EXPECT_FALSE(n.params().rdma_extensions);
+  }
+  // A Normal session still fails on it.
+  auto normal = Offered(o, SessionType::kNormal);
+  EXPECT_FALSE(Answer(normal, "RDMAExtensions", "No").ok());
+}
+
 TEST(NegotiationOptionsTest, RejectsBadOptions) {
   NegotiationOptions o = TcpOptions();
   o.first_burst_length = o.max_burst_length + 1;

@@ -56,6 +56,7 @@ TEST(WindowTableTest, ConsecutiveBindsOfOneWindowDiffer) {
     auto b = table.Acquire(i);
     ASSERT_TRUE(b.has_value());
     EXPECT_NE(b->rkey, last);
+    EXPECT_EQ(b->previous_rkey, last);   // what the bind must name the window by
     EXPECT_EQ(b->rkey >> 8, last >> 8);  // same window index
     last = b->rkey;
     table.BeginInvalidate(b->window);

@@ -2,22 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "iser_client/config/credentials.h"
+#include "iser_client/config/digest_option.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/initiator_name.h"
 
 namespace isergw::gateway {
-
-absl::StatusOr<std::vector<iscsi::Digest>> ParseDigestPreference(absl::string_view text) {
-  if (text == "none") return std::vector<iscsi::Digest>{iscsi::Digest::kNone};
-  if (text == "crc32c") return std::vector<iscsi::Digest>{iscsi::Digest::kCrc32c};
-  if (text == "prefer-crc32c") {
-    return std::vector<iscsi::Digest>{iscsi::Digest::kCrc32c, iscsi::Digest::kNone};
-  }
-  return iscsi::WithFailure(
-      absl::InvalidArgumentError(
-          absl::StrCat("a digest must be none, crc32c or prefer-crc32c, not '", text, "'")),
-      iscsi::FailureKind::kInvalidArgument);
-}
 
 std::string ChapFilePath(const std::string& chap, const std::string& config_dir) {
   if (!chap.empty() && chap.front() == '/') return chap;
@@ -46,9 +35,9 @@ absl::StatusOr<iscsi::InitiatorOptions> LoginOptionsFor(const VolumeSpec& spec,
     }
     options.chap = std::move(**chap);
   }
-  auto header = ParseDigestPreference(spec.header_digest);
+  auto header = iscsi::ParseDigestPreference(spec.header_digest, "header digest");
   if (!header.ok()) return header.status();
-  auto data = ParseDigestPreference(spec.data_digest);
+  auto data = iscsi::ParseDigestPreference(spec.data_digest, "data digest");
   if (!data.ok()) return data.status();
   options.session.login.negotiation.header_digests = *header;
   options.session.login.negotiation.data_digests = *data;

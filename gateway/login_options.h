@@ -15,9 +15,6 @@
 
 namespace isergw::gateway {
 
-// "none", "crc32c" or "prefer-crc32c" as the login's digest preference.
-absl::StatusOr<std::vector<iscsi::Digest>> ParseDigestPreference(absl::string_view text);
-
 // The credentials file `chap` refers to: an absolute path as it is, a name
 // as <config_dir>/chap/<name>.
 std::string ChapFilePath(const std::string& chap, const std::string& config_dir);

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/json_fields.h"
+#include "iser_client/config/digest_option.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
 #include "ublk/params.h"
@@ -28,9 +29,8 @@ std::string Sanitize(absl::string_view text) {
   return out.empty() ? "volume" : out;
 }
 
-absl::Status ValidateDigest(const std::string& value, const char* key) {
-  if (value == "none" || value == "crc32c" || value == "prefer-crc32c") return absl::OkStatus();
-  return Invalid(absl::StrCat(key, " must be none, crc32c or prefer-crc32c, not '", value, "'"));
+absl::Status ValidateDigest(const std::string& value, const char* what) {
+  return iscsi::ParseDigestPreference(value, what).status();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "iser_client/config/credentials.h"
+#include "iser_client/config/digest_option.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/initiator_name.h"
 #include "iser_client/scsi/cdb.h"
@@ -12,19 +13,6 @@
 
 namespace isergw::cli {
 namespace {
-
-absl::StatusOr<std::vector<iscsi::Digest>> DigestPreference(const std::string& flag,
-                                                            const char* name) {
-  if (flag == "none") return std::vector<iscsi::Digest>{iscsi::Digest::kNone};
-  if (flag == "crc32c") return std::vector<iscsi::Digest>{iscsi::Digest::kCrc32c};
-  if (flag == "prefer-crc32c") {
-    return std::vector<iscsi::Digest>{iscsi::Digest::kCrc32c, iscsi::Digest::kNone};
-  }
-  absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat("--", name, " must be none, crc32c or prefer-crc32c, not '", flag, "'"));
-  iscsi::TagFailure(status, iscsi::FailureKind::kInvalidArgument);
-  return status;
-}
 
 absl::Status FillCommonOptions(const iscsi::ParsedUrl* url, iscsi::InitiatorOptions& options) {
   auto name = iscsi::LoadOrCreateInitiatorName();
@@ -43,9 +31,9 @@ absl::Status FillCommonOptions(const iscsi::ParsedUrl* url, iscsi::InitiatorOpti
   }
   options.chap = std::move(credentials->chap);
 
-  auto header = DigestPreference(FLAGS_header_digest, "header_digest");
+  auto header = iscsi::ParseDigestPreference(FLAGS_header_digest, "--header_digest");
   if (!header.ok()) return header.status();
-  auto data = DigestPreference(FLAGS_data_digest, "data_digest");
+  auto data = iscsi::ParseDigestPreference(FLAGS_data_digest, "--data_digest");
   if (!data.ok()) return data.status();
   options.session.login.negotiation.header_digests = *header;
   options.session.login.negotiation.data_digests = *data;

@@ -565,9 +565,16 @@ void IserTransport::Deliver(uint32_t slot, std::span<const uint8_t> pdu, size_t 
 
 bool IserTransport::InvalidateForResponse(uint32_t itt, uint32_t slot, uint32_t bytes,
                                           const ibv_wc* wc) {
-  if ((wc->wc_flags & IBV_WC_WITH_INV) != 0) {
-    ++stats_.remote_invalidations;
-    if (!windows_->RemoteInvalidated(itt, wc->invalidated_rkey)) {
+  // Soft-RoCE (rxe) hands its CQ entries to user space with the kernel's
+  // flag bits, where "with invalidate" is bit 2 (libibverbs' IP_CSUM_OK);
+  // other providers set IBV_WC_WITH_INV. Either way the window only counts
+  // as invalidated when the rkey matches exactly. Missing a remote
+  // invalidation is not harmless: rxe in Linux 6.12 crashes the kernel on a
+  // LOCAL_INV of a window that is already invalid.
+  if ((wc->wc_flags & (IBV_WC_WITH_INV | IBV_WC_IP_CSUM_OK)) != 0) {
+    if (windows_->RemoteInvalidated(itt, wc->invalidated_rkey)) {
+      ++stats_.remote_invalidations;
+    } else if ((wc->wc_flags & IBV_WC_WITH_INV) != 0) {
       LOG_FIRST_N(WARNING, 1) << "iSER target invalidated rkey 0x" << std::hex
                               << wc->invalidated_rkey << ", which no command holds";
     }

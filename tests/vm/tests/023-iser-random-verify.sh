@@ -70,7 +70,7 @@ print(d["writes"], d["blocks_written"], d["blocks_checked"], d["windows_bound"])
   vm_step "$mode: the LUN read over iSER equals the backing file; the file holds seed $seed"
   sync
   rm -f /tmp/back.img
-  timeout 120 "$ISERGW" copy "${flags[@]}" "$url" /tmp/back.img || vm_fail "copy from the LUN failed"
+  timeout 120 "$ISERGW" copy --progress=false "${flags[@]}" "$url" /tmp/back.img || vm_fail "copy from the LUN failed"
   cmp /tmp/back.img /tmp/f0.img || vm_fail "$mode: LUN read over iSER differs from the backing file"
   # Some block must carry this run's header: bench checked what it read,
   # this checks what LIO stored.

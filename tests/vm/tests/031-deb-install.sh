@@ -44,6 +44,8 @@ for f in /usr/sbin/isergw "$unit" /usr/lib/modules-load.d/isergw.conf \
   [ -f "$f" ] || vm_fail "$f is missing"
   dpkg -L isergw | grep -qx "$f" || vm_fail "dpkg -L does not list $f"
 done
+stray="$(dpkg -L isergw | grep -v -e '^/\.$' -e '^/usr$' -e '^/usr/' || true)"
+[ -z "$stray" ] || vm_fail "the package put files outside /usr: $stray"
 [ -L "$wants" ] || vm_fail "postinst did not enable isergw.service ($wants)"
 ! pgrep -x isergw >/dev/null || vm_fail "postinst started isergw without systemd"
 

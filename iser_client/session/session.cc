@@ -427,7 +427,18 @@ void Session::ProtocolError(absl::Status status) {
   EnterFailed(std::move(status));
 }
 
-void Session::OnTransportError(absl::Status status) { EnterFailed(std::move(status)); }
+void Session::OnTransportError(absl::Status status) {
+  // A target may refuse a login by just hanging up (LIO does when it wants
+  // CHAP and the initiator offers none): say so, as a login failure.
+  if (state_ == State::kLoggingIn && GetFailureKind(status) == FailureKind::kTransport) {
+    status = WithFailure(
+        absl::UnavailableError(absl::StrCat(status.message(),
+                                            " during login (a refused login: does the target "
+                                            "require CHAP, or not allow this initiator?)")),
+        FailureKind::kLoginFailed);
+  }
+  EnterFailed(std::move(status));
+}
 
 void Session::Abort(absl::Status why) { EnterFailed(std::move(why)); }
 

@@ -1,5 +1,8 @@
 # Helpers for the guest tests of `isergw daemon` (source after guest-lib.sh).
 
+# On failure, the daemon's log is what explains it.
+trap 'rc=$?; if ((rc != 0)) && [ -s /tmp/daemon.log ]; then echo "--- daemon log (tail)"; tail -n 60 /tmp/daemon.log; fi' EXIT
+
 # vm_daemon_start: starts the daemon (background) with its socket, state and
 # links under /run/isergw-test, /var/lib/isergw-test and /dev; waits until it
 # answers. Sets VM_DAEMON_PID. The log is /tmp/daemon.log (appended).

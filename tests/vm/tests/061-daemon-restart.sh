@@ -30,8 +30,11 @@ echo "va=$dev_a vb=$dev_b"
 
 vm_step "fio verify on both in the background"
 start_fio() {  # NAME DEV
-  fio --name="$1" --filename="$2" --direct=1 --ioengine=io_uring --iodepth=32 \
-    --rw=randwrite --bsrange=4k-128k --size=160M --numjobs=2 --offset_increment=192M \
+  # Moderate depth: under TCG on a busy host a deep queue starves the
+  # guest long enough for LIO's 3 s Data-Out timeout to drop the session
+  # (reconnecting is issue 9's; here the restart is under test).
+  fio --name="$1" --filename="$2" --direct=1 --ioengine=io_uring --iodepth=8 \
+    --rw=randwrite --bsrange=4k-64k --size=128M --numjobs=2 --offset_increment=192M \
     --verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting --eta=never \
     --output="/tmp/fio-$1.txt" &
 }
@@ -88,9 +91,6 @@ vm_gw list | tee /tmp/list.txt
 grep -q " va .*attached" /tmp/list.txt || vm_fail "va is not attached after the 'reboot'"
 grep -q " vb " /tmp/list.txt && vm_fail "vb (not persistent) came back"
 dev="$(sed -n 's/^\(\/dev\/ublkb[0-9]*\) .* va .*/\1/p' /tmp/list.txt)"
-fio --name=check --filename="$dev" --direct=1 --ioengine=io_uring --rw=read --bs=128k \
-  --size=160M --numjobs=1 --verify=crc32c --verify_only=1 --verify_fatal=1 --eta=never \
-  --output=/tmp/fio-reread.txt >/dev/null 2>&1 || true
 vm_gw detach va || vm_fail "final detach"
 vm_no_ublk_left
 echo "daemon SIGKILL during fio verify on two volumes: recovered, verified; persistent volume back after a 'reboot'"

@@ -91,6 +91,8 @@ vm_gw list | tee /tmp/list.txt
 grep -q " va .*attached" /tmp/list.txt || vm_fail "va is not attached after the 'reboot'"
 grep -q " vb " /tmp/list.txt && vm_fail "vb (not persistent) came back"
 dev="$(sed -n 's/^\(\/dev\/ublkb[0-9]*\) .* va .*/\1/p' /tmp/list.txt)"
+cmp <(dd if="$dev" bs=1M count=64 iflag=direct status=none) <(head -c 64M /mnt/lio/a.img) ||
+  vm_fail "$dev after the 'reboot' does not read what the LUN holds"
 vm_gw detach va || vm_fail "final detach"
 vm_no_ublk_left
 echo "daemon SIGKILL during fio verify on two volumes: recovered, verified; persistent volume back after a 'reboot'"

@@ -16,6 +16,17 @@ constexpr uint64_t kMaxDiscardBytes = 1u << 30;
 
 }  // namespace
 
+void PublishedSessionCounters::Publish(const iscsi::SessionStats& stats) {
+  commands.store(stats.commands, std::memory_order_relaxed);
+  r2ts.store(stats.r2ts, std::memory_order_relaxed);
+  nop_pings.store(stats.nop_pings, std::memory_order_relaxed);
+  async_messages.store(stats.async_messages, std::memory_order_relaxed);
+  rejects.store(stats.rejects, std::memory_order_relaxed);
+  aborts.store(stats.aborts, std::memory_order_relaxed);
+  lun_resets.store(stats.lun_resets, std::memory_order_relaxed);
+  protocol_errors.store(stats.protocol_errors, std::memory_order_relaxed);
+}
+
 ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
   ublk::Geometry g;
   g.capacity_bytes = info.size_bytes();
@@ -73,14 +84,24 @@ absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::Initiato
 
 absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> IscsiBackend::OpenQueue(
     const ublk::QueueContext& context) {
-  auto queue = IscsiQueue::Open(context, options_, info_);
+  PublishedSessionCounters* counters;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    if (counters_.size() <= context.queue_id) counters_.resize(context.queue_id + 1);
+    if (counters_[context.queue_id] == nullptr) {
+      counters_[context.queue_id] = std::make_unique<PublishedSessionCounters>();
+    }
+    counters = counters_[context.queue_id].get();
+  }
+  auto queue = IscsiQueue::Open(context, options_, info_, counters);
   if (!queue.ok()) return queue.status();
   {
     const iscsi::Session& session = (*queue)->session();
     std::lock_guard<std::mutex> lock(sessions_mu_);
     std::erase_if(sessions_,
                   [&](const QueueSessionInfo& s) { return s.queue_id == context.queue_id; });
-    sessions_.push_back({context.queue_id, session.isid(), session.tsih(), session.params()});
+    sessions_.push_back(
+        {context.queue_id, session.isid(), session.tsih(), session.params(), counters});
   }
   return std::unique_ptr<ublk::QueueBackend>(std::move(*queue));
 }

@@ -2,6 +2,7 @@
 #define GATEWAY_ISCSI_BACKEND_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,12 +16,28 @@
 
 namespace isergw::gateway {
 
+// A queue's session counters, copied once a second by the queue thread
+// (the session's own counters are that thread's alone), read by `status`.
+struct PublishedSessionCounters {
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> r2ts{0};
+  std::atomic<uint64_t> nop_pings{0};
+  std::atomic<uint64_t> async_messages{0};
+  std::atomic<uint64_t> rejects{0};
+  std::atomic<uint64_t> aborts{0};
+  std::atomic<uint64_t> lun_resets{0};
+  std::atomic<uint64_t> protocol_errors{0};
+
+  void Publish(const iscsi::SessionStats& stats);
+};
+
 // What a queue's session settled at login, for `isergw status`.
 struct QueueSessionInfo {
   uint16_t queue_id = 0;
   std::array<uint8_t, 6> isid{};
   uint16_t tsih = 0;
   iscsi::SessionParams params;
+  const PublishedSessionCounters* counters = nullptr;  // owned by the backend
 };
 
 // An iSCSI LUN as a block backend: each queue logs in its own session (its
@@ -56,6 +73,8 @@ class IscsiBackend final : public ublk::Backend {
   ublk::Geometry geometry_;
   mutable std::mutex sessions_mu_;
   std::vector<QueueSessionInfo> sessions_;  // guarded by sessions_mu_
+  // One per queue id, made on first open, never freed before the backend.
+  std::vector<std::unique_ptr<PublishedSessionCounters>> counters_;  // guarded by sessions_mu_
 };
 
 // The block geometry a LUN supports, from what ProbeLun read. Exposed for

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/iscsi_backend.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/scsi/cdb.h"
 #include "iser_client/scsi/sense.h"
@@ -41,8 +42,10 @@ IscsiQueue::IscsiQueue(const ublk::QueueContext& context, const iscsi::LunInfo& 
 
 absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueContext& context,
                                                              const iscsi::InitiatorOptions& options,
-                                                             const iscsi::LunInfo& info) {
+                                                             const iscsi::LunInfo& info,
+                                                             PublishedSessionCounters* counters) {
   std::unique_ptr<IscsiQueue> queue(new IscsiQueue(context, info));
+  queue->counters_ = counters;
   auto factory = iscsi::MakeTransportFactory(options.transport);
   if (!factory.ok()) return factory.status();
 
@@ -76,6 +79,7 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
   }
   memset(zero, 0, info.block_size);
   queue->zero_block_.reset(static_cast<uint8_t*>(zero));
+  queue->OnTimer();  // publishes now, then once a second
   for (Slot& slot : queue->slots_) {
     slot.queue = queue.get();
     slot.request.context = &slot;
@@ -86,6 +90,7 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
 }
 
 IscsiQueue::~IscsiQueue() {
+  context_.loop->CancelTimer(this);
   if (session_ != nullptr && session_->state() == iscsi::Session::State::kFullFeature &&
       session_->commands_in_flight() == 0) {
     // Best effort: a clean logout spares the target a dangling session.
@@ -94,6 +99,13 @@ IscsiQueue::~IscsiQueue() {
         [&] { return session_->state() != iscsi::Session::State::kLoggingOut; },
         absl::Now() + absl::Seconds(2));
   }
+}
+
+constexpr absl::Duration kPublishInterval = absl::Seconds(1);
+
+void IscsiQueue::OnTimer() {
+  if (counters_ != nullptr && session_ != nullptr) counters_->Publish(session_->stats());
+  context_.loop->ArmTimer(this, kPublishInterval);
 }
 
 void IscsiQueue::OnSessionFailed(const absl::Status& status) {

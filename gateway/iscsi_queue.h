@@ -12,18 +12,25 @@
 #include "iser_client/scsi/status.h"
 #include "iser_client/session/session.h"
 #include "iser_client/transport/iser_memory.h"
+#include "iser_client/uring/timer.h"
 #include "ublk/backend.h"
 
 namespace isergw::gateway {
 
+struct PublishedSessionCounters;
+
 // One queue of an IscsiBackend: a session on the queue's loop and one
 // ScsiRequest slot per tag, so serving a block request allocates nothing.
-class IscsiQueue final : public ublk::QueueBackend, private iscsi::SessionObserver {
+class IscsiQueue final : public ublk::QueueBackend,
+                         private iscsi::SessionObserver,
+                         private uring::Timer {
  public:
   // Logs in on context.loop (runs that loop until the login ends).
+  // `counters` (may be null) receives the session's counters once a second.
   static absl::StatusOr<std::unique_ptr<IscsiQueue>> Open(const ublk::QueueContext& context,
                                                           const iscsi::InitiatorOptions& options,
-                                                          const iscsi::LunInfo& info);
+                                                          const iscsi::LunInfo& info,
+                                                          PublishedSessionCounters* counters);
   ~IscsiQueue() override;
 
   void Submit(const ublk::IoRequest& io) override;
@@ -49,9 +56,11 @@ class IscsiQueue final : public ublk::QueueBackend, private iscsi::SessionObserv
   static void OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result);
 
   void OnLoginComplete(const absl::Status& status) override { login_result_ = status; }
+  void OnTimer() override;
   void OnSessionFailed(const absl::Status& status) override;
 
   ublk::QueueContext context_;
+  PublishedSessionCounters* counters_ = nullptr;
   iscsi::LunInfo info_;
   uint64_t lun_field_;
   std::unique_ptr<iscsi::Session> session_;

@@ -263,10 +263,23 @@ nlohmann::json Volume::Status() const {
                       : "none";
     nlohmann::json sessions = nlohmann::json::array();
     for (const QueueSessionInfo& s : iscsi_->sessions()) {
-      sessions.push_back({{"queue", s.queue_id},
-                          {"isid", Isid(s.isid)},
-                          {"tsih", s.tsih},
-                          {"parameters", ParamsJson(s.params)}});
+      nlohmann::json session = {{"queue", s.queue_id},
+                                {"isid", Isid(s.isid)},
+                                {"tsih", s.tsih},
+                                {"parameters", ParamsJson(s.params)}};
+      if (s.counters != nullptr) {
+        const PublishedSessionCounters& c = *s.counters;
+        session["counters"] = {
+            {"commands", c.commands.load(std::memory_order_relaxed)},
+            {"r2ts", c.r2ts.load(std::memory_order_relaxed)},
+            {"nop_pings", c.nop_pings.load(std::memory_order_relaxed)},
+            {"async_messages", c.async_messages.load(std::memory_order_relaxed)},
+            {"rejects", c.rejects.load(std::memory_order_relaxed)},
+            {"aborts", c.aborts.load(std::memory_order_relaxed)},
+            {"lun_resets", c.lun_resets.load(std::memory_order_relaxed)},
+            {"protocol_errors", c.protocol_errors.load(std::memory_order_relaxed)}};
+      }
+      sessions.push_back(std::move(session));
     }
     out["sessions"] = std::move(sessions);
   }

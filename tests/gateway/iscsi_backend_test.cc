@@ -136,6 +136,25 @@ TEST_F(IscsiBackendTest, ManyTagsInFlightAtOnce) {
   }
 }
 
+TEST_F(IscsiBackendTest, SessionsAndTheirCountersArePublishedForStatus) {
+  const uint32_t len = 64 * 1024;
+  for (int i = 0; i < 5; ++i) {
+    FillRandom(buffers_[i], len, 20 + i);
+    ASSERT_EQ(Run(Io(ublk::IoOp::kWrite, static_cast<uint16_t>(i), uint64_t(i) << 20, len)),
+              static_cast<int32_t>(len));
+  }
+  auto sessions = backend_->sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].queue_id, 0);
+  EXPECT_NE(sessions[0].tsih, 0);
+  EXPECT_NE(sessions[0].isid, (std::array<uint8_t, 6>{}));
+  ASSERT_NE(sessions[0].counters, nullptr);
+  // The queue thread copies its session's counters once a second.
+  (void)loop_->RunUntil([] { return false; }, absl::Now() + absl::Milliseconds(1200));
+  EXPECT_GE(sessions[0].counters->commands.load(), 5u);
+  EXPECT_EQ(sessions[0].counters->protocol_errors.load(), 0u);
+}
+
 TEST_F(IscsiBackendTest, DiscardAndWriteZeroesLeaveZerosInTheBackingFile) {
   const uint32_t len = 128 * 1024;
   FillRandom(buffers_[1], len, 9);

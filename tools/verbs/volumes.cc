@@ -88,6 +88,19 @@ void PrintVolumeDetail(const nlohmann::json& v) {
           p.value("first_burst_length", 0u), p.value("max_burst_length", 0u),
           p.value("max_send_data_segment_length", 0u), p.value("max_recv_data_segment_length", 0u),
           p.value("rdma_extensions", false) ? ", RDMA extensions" : "");
+      if (s.contains("counters")) {
+        const nlohmann::json& c = s["counters"];
+        printf(
+            "              %s commands, %s R2Ts, %s pings; %llu rejects, %llu aborts, %llu LUN "
+            "resets, %llu protocol errors\n",
+            HumanCount(c.value("commands", 0ull)).c_str(),
+            HumanCount(c.value("r2ts", 0ull)).c_str(),
+            HumanCount(c.value("nop_pings", 0ull)).c_str(),
+            static_cast<unsigned long long>(c.value("rejects", 0ull)),
+            static_cast<unsigned long long>(c.value("aborts", 0ull)),
+            static_cast<unsigned long long>(c.value("lun_resets", 0ull)),
+            static_cast<unsigned long long>(c.value("protocol_errors", 0ull)));
+      }
     }
   }
   const nlohmann::json& c = v["counters"];

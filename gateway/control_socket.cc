@@ -142,6 +142,23 @@ absl::Status WriteLine(int fd, const std::string& line) {
   return absl::OkStatus();
 }
 
+void FinishConnection(int fd) {
+  shutdown(fd, SHUT_WR);
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  char buffer[4096];
+  size_t dropped = 0;
+  while (dropped < kMaxMessageBytes * 16) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) break;
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    dropped += static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
 absl::StatusOr<nlohmann::json> CallDaemon(const std::string& socket_path,
                                           const nlohmann::json& request, absl::Duration timeout) {
   auto address = AddressOf(socket_path);
@@ -162,6 +179,7 @@ absl::StatusOr<nlohmann::json> CallDaemon(const std::string& socket_path,
         iscsi::FailureKind::kConnectionRefused);
   }
   absl::Status sent = WriteLine(fd, request.dump());
+  shutdown(fd, SHUT_WR);  // the whole request: the daemon need not wait for more
   absl::StatusOr<std::string> line =
       sent.ok() ? ReadLine(fd, kMaxMessageBytes * 16, timeout) : absl::StatusOr<std::string>(sent);
   close(fd);

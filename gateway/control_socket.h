@@ -41,6 +41,11 @@ absl::StatusOr<std::string> ReadLine(int fd, size_t limit, absl::Duration timeou
 // Writes `line` and a '\n'.
 absl::Status WriteLine(int fd, const std::string& line);
 
+// Ends a served connection: no more writes, then what the peer still sends
+// is read and dropped (briefly) before the close. Closing over unread
+// input would reset the connection and the peer could lose the reply.
+void FinishConnection(int fd);
+
 // One request to the daemon at `socket_path`, its reply (an error reply
 // becomes an error Status carrying the daemon's exit code, see
 // ReplyExitCode). No daemon: Unavailable, saying how to start one.

@@ -243,9 +243,9 @@ absl::StatusOr<nlohmann::json> Daemon::Detach(const nlohmann::json& request) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = FindLocked(key);
     if (it == entries_.end()) {
-      return iscsi::WithFailure(
-          absl::NotFoundError(absl::StrCat("no volume '", key, "' is attached (see isergw list)")),
-          iscsi::FailureKind::kInvalidArgument);
+      // iscsiadm's "no objects found" (21), as for an unknown session.
+      return absl::NotFoundError(
+          absl::StrCat("no volume '", key, "' is attached (see isergw list)"));
     }
     if (it->second.volume != nullptr && !force) {
       if (absl::Status s = CheckDeviceUnused(it->second.volume->device_path()); !s.ok()) {
@@ -304,9 +304,9 @@ absl::StatusOr<nlohmann::json> Daemon::Status(const nlohmann::json& request) {
   } else {
     auto it = FindLocked(key);
     if (it == entries_.end()) {
-      return iscsi::WithFailure(
-          absl::NotFoundError(absl::StrCat("no volume '", key, "' is attached (see isergw list)")),
-          iscsi::FailureKind::kInvalidArgument);
+      // iscsiadm's "no objects found" (21), as for an unknown session.
+      return absl::NotFoundError(
+          absl::StrCat("no volume '", key, "' is attached (see isergw list)"));
     }
     chosen.push_back(&it->second);
   }
@@ -372,7 +372,7 @@ void Daemon::ServeConnection(int fd) {
     }
   }
   (void)WriteLine(fd, reply.dump());
-  close(fd);
+  FinishConnection(fd);
 }
 
 absl::Status Daemon::Run(int signal_fd) {

@@ -91,8 +91,8 @@ expect_error 7 "attached already as 'e0'" vm_gw attach --chap good --name e1 "is
 [ "$(ls /dev/ublkb* | wc -l)" = 1 ] || vm_fail "a refused attach made a device"
 
 vm_step "detach: unknown device or name"
-expect_error - "no volume '/dev/ublkb9'" vm_gw detach /dev/ublkb9
-expect_error - "no volume 'nope'" vm_gw detach nope
+expect_error 21 "no volume '/dev/ublkb9'" vm_gw detach /dev/ublkb9
+expect_error 21 "no volume 'nope'" vm_gw detach nope
 [ -b "$dev" ] || vm_fail "a refused detach removed $dev"
 
 vm_step "detach --force while open"

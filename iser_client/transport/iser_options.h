@@ -14,6 +14,11 @@ struct IserOptions {
   // completes, instead of the rkey of the whole registration. Fails the
   // connection with a clear error on a device without type 2 windows.
   bool strict_rdma = false;
+  // Strict mode: let the target invalidate each window with its response
+  // (Send with Invalidate). Off: we always post the LOCAL_INV ourselves and
+  // hold the response until it completes (for targets that get remote
+  // invalidation wrong, and to test that path).
+  bool remote_invalidation = true;
   // The queue thread polls the completion queue every loop pass (and keeps
   // the io_uring from sleeping) instead of waiting on the completion
   // channel: lower latency for a core spent spinning.

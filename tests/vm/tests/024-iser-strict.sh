@@ -26,9 +26,9 @@ mw="$(sed -n 's/^[[:space:]]*max_mw:[[:space:]]*\([0-9]*\).*/\1/p' <<<"$info")"
 [ -n "$mw" ] && ((mw > 0)) || vm_fail "rxe0 reports no memory windows (max_mw '$mw')"
 grep -q 'MEM_WINDOW_TYPE_2B' <<<"$info" || vm_fail "rxe0 does not report MEM_WINDOW_TYPE_2B"
 
-vm_step "LIO: $t with a 64 MiB fileio LUN 0 and a 256 MiB ramdisk LUN 1"
+vm_step "LIO: $t with a 64 MiB fileio LUN 0 and a 64 MiB ramdisk LUN 1"
 f0="$(vm_lio_fileio f0 /tmp/f0.img 64M)"
-r1="$(vm_lio_ramdisk r1 256M)"
+r1="$(vm_lio_ramdisk r1 64M)"
 vm_lio_simple "$t" "$f0" "$r1"
 
 vm_step "strict mode moves the right data: bench --verify --strict-rdma, then the backing file"
@@ -65,10 +65,7 @@ else
   echo "ib_isert has no debug_level parameter: STag check skipped"
 fi
 
-url="iser://$ip/$t/1"
-head -c 256M /dev/urandom >/tmp/fill
-"$ISERGW" copy /tmp/fill "$url" >/dev/null 2>&1 || vm_fail "cannot fill the ramdisk LUN"
-rm -f /tmp/fill
+url="iser://$ip/$t/1"  # a ramdisk: its pages exist from the start, no need to fill it
 
 declare -A iops p50 p99
 run() {  # NAME RW QD FLAGS...
@@ -83,7 +80,9 @@ print("%d %.0f %.0f %d" % (d["iops"], d["lat_p50_us"], d["lat_p99_us"], d["windo
     <<<"$out")" || vm_fail "bench $name $rw qd $qd: $out"
   local windows
   read -r iops[$name,$rw,$qd] p50[$name,$rw,$qd] p99[$name,$rw,$qd] windows <<<"$line"
-  if [ "$name" = strict ]; then
+  # (4 KiB writes go whole as immediate data: nothing for the target to
+  # reach, so no window. Reads always need one.)
+  if [ "$name" = strict ] && [ "$rw" = randread ]; then
     ((windows > 0)) || vm_fail "strict bench bound no memory windows"
   fi
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 600
+# vm-timeout: 900
 # The Debian package installs, works and goes away cleanly on a machine
 # without systemd as init (the guest: its root is the host's under a tmpfs
 # overlay, so dpkg may write). dpkg -i succeeds and enables the unit without

@@ -162,6 +162,16 @@ absl::StatusOr<ublksrv_ctrl_dev_info> ControlDevice::AddDevice(const ublksrv_ctr
 }
 
 absl::Status ControlDevice::DeleteDevice(uint32_t dev_id) {
+  // DEL_DEV waits until nobody has the block device open, which a detach
+  // --force (or a crashed user holding it) would turn into a hang; the
+  // asynchronous form lets the last close finish the removal.
+  if (encoding_ == OpcodeEncoding::kIoctl) {
+    const int res = Send(ControlCommand::kDelDevAsync, Header(dev_id));
+    if (res >= 0) return absl::OkStatus();
+    if (res != -EINVAL && res != -ENOTTY && res != -EOPNOTSUPP) {
+      return Check(ControlCommand::kDelDevAsync, dev_id, res);
+    }
+  }
   return Check(ControlCommand::kDelDev, dev_id, Send(ControlCommand::kDelDev, Header(dev_id)));
 }
 

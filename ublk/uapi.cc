@@ -11,6 +11,7 @@ uint32_t ControlOpcode(ControlCommand command, OpcodeEncoding encoding) {
     case ControlCommand::kGetDevInfo:
     case ControlCommand::kGetParams:
     case ControlCommand::kGetFeatures:
+    case ControlCommand::kDelDevAsync:
       return _IOR('u', nr, struct ublksrv_ctrl_cmd);
     default:
       return _IOWR('u', nr, struct ublksrv_ctrl_cmd);
@@ -47,6 +48,8 @@ const char* ControlCommandName(ControlCommand command) {
       return "end_user_recovery";
     case ControlCommand::kGetFeatures:
       return "get_features";
+    case ControlCommand::kDelDevAsync:
+      return "del_dev_async";
   }
   return "unknown";
 }

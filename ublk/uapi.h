@@ -64,6 +64,9 @@ enum class ControlCommand : uint8_t {
   kStartUserRecovery = UBLK_CMD_START_USER_RECOVERY,
   kEndUserRecovery = UBLK_CMD_END_USER_RECOVERY,
   kGetFeatures = UBLK_CMD_GET_FEATURES,
+  // UBLK_U_CMD_DEL_DEV_ASYNC (6.9+; ioctl encoding only): deletes without
+  // waiting for the block device's last opener.
+  kDelDevAsync = 0x14,
 };
 
 // How opcodes are spelled to the driver: the ioctl encoding (_IOR/_IOWR on

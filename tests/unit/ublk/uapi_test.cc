@@ -10,6 +10,8 @@ TEST(UapiTest, IoctlEncodedControlOpcodes) {
   EXPECT_EQ(ControlOpcode(ControlCommand::kGetDevInfo, OpcodeEncoding::kIoctl), 0x80207502u);
   EXPECT_EQ(ControlOpcode(ControlCommand::kAddDev, OpcodeEncoding::kIoctl), 0xc0207504u);
   EXPECT_EQ(ControlOpcode(ControlCommand::kDelDev, OpcodeEncoding::kIoctl), 0xc0207505u);
+  // UBLK_U_CMD_DEL_DEV_ASYNC, _IOR('u', 0x14, struct ublksrv_ctrl_cmd).
+  EXPECT_EQ(ControlOpcode(ControlCommand::kDelDevAsync, OpcodeEncoding::kIoctl), 0x80207514u);
   EXPECT_EQ(ControlOpcode(ControlCommand::kStartDev, OpcodeEncoding::kIoctl), 0xc0207506u);
   EXPECT_EQ(ControlOpcode(ControlCommand::kStopDev, OpcodeEncoding::kIoctl), 0xc0207507u);
   EXPECT_EQ(ControlOpcode(ControlCommand::kSetParams, OpcodeEncoding::kIoctl), 0xc0207508u);

@@ -34,7 +34,7 @@ start_fio() {  # NAME DEV
   # guest long enough for LIO's 3 s Data-Out timeout to drop the session
   # (reconnecting is issue 9's; here the restart is under test).
   fio --name="$1" --filename="$2" --direct=1 --ioengine=io_uring --iodepth=8 \
-    --rw=randwrite --bsrange=4k-64k --size=128M --numjobs=2 --offset_increment=192M \
+    --rw=randwrite --bsrange=4k-64k --size=64M --numjobs=2 --offset_increment=192M \
     --verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting --eta=never \
     --output="/tmp/fio-$1.txt" &
 }

@@ -36,6 +36,15 @@ ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
   if (info.max_transfer_bytes() != 0)
     max_io = std::min<uint64_t>(max_io, info.max_transfer_bytes());
   g.max_io_bytes = static_cast<uint32_t>(std::max<uint64_t>(4096, max_io / 4096 * 4096));
+  if (info.block_limits) {
+    // VPD 0xB0's OPTIMAL TRANSFER LENGTH (GRANULARITY): what mkfs and the
+    // page cache align and size I/O to (io_opt, io_min).
+    const auto& limits = *info.block_limits;
+    g.min_io_bytes = static_cast<uint32_t>(std::min<uint64_t>(
+        uint64_t{limits.optimal_transfer_length_granularity} * info.block_size, g.max_io_bytes));
+    g.optimal_io_bytes = static_cast<uint32_t>(std::min<uint64_t>(
+        uint64_t{limits.optimal_transfer_length} * info.block_size, g.max_io_bytes));
+  }
   if (info.supports_unmap()) {
     const auto& limits = info.block_limits;
     uint64_t granularity = limits && limits->optimal_unmap_granularity != 0

@@ -26,6 +26,10 @@ struct Geometry {
   uint32_t logical_block_size = 512;   // power of two, 512..4096
   uint32_t physical_block_size = 0;    // power of two >= logical; 0: same as logical
   uint32_t max_io_bytes = 512 * 1024;  // largest READ/WRITE; a multiple of 4096
+  // The I/O sizes the volume prefers (SCSI's optimal transfer length and its
+  // granularity); 0: the physical block size. Rounded down to powers of two.
+  uint32_t min_io_bytes = 0;
+  uint32_t optimal_io_bytes = 0;
   // Discard: 0 granularity means no DISCARD. Limits are per request.
   uint32_t discard_granularity = 0;
   uint32_t max_discard_bytes = 0;

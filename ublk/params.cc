@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <fstream>
 #include <string>
 
@@ -138,8 +139,9 @@ ublk_params BuildParams(const Geometry& g, uint32_t max_io_buf_bytes) {
                   (g.volatile_cache ? UBLK_ATTR_VOLATILE_CACHE : 0) | (g.fua ? UBLK_ATTR_FUA : 0);
   p.basic.logical_bs_shift = Log2(g.logical_block_size);
   p.basic.physical_bs_shift = Log2(pbs);
-  p.basic.io_min_shift = Log2(pbs);
-  p.basic.io_opt_shift = Log2(pbs);
+  // The driver takes these as shifts: powers of two, never below a block.
+  p.basic.io_min_shift = Log2(std::max(pbs, std::bit_floor(g.min_io_bytes)));
+  p.basic.io_opt_shift = Log2(std::max(pbs, std::bit_floor(g.optimal_io_bytes)));
   p.basic.max_sectors = std::min(g.max_io_bytes, max_io_buf_bytes) >> 9;
   p.basic.dev_sectors = g.capacity_bytes >> 9;
   if (g.discard_granularity != 0 || g.max_write_zeroes_bytes != 0) {

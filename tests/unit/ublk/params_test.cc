@@ -135,6 +135,21 @@ TEST(BuildTest, ParamsCarryTheGeometry) {
   EXPECT_EQ(p.discard.max_discard_segments, 1);
 }
 
+TEST(BuildTest, PreferredIoSizesBecomeMinAndOptimalShifts) {
+  Geometry g = GoodGeometry();  // 4 KiB physical blocks
+  ublk_params p = BuildParams(g, 512 * 1024);
+  EXPECT_EQ(p.basic.io_min_shift, 12) << "unset: the physical block";
+  EXPECT_EQ(p.basic.io_opt_shift, 12);
+  g.min_io_bytes = 8192;
+  g.optimal_io_bytes = 3 * 65536;  // not a power of two: rounded down
+  p = BuildParams(g, 512 * 1024);
+  EXPECT_EQ(p.basic.io_min_shift, 13);
+  EXPECT_EQ(p.basic.io_opt_shift, 17);
+  g.min_io_bytes = 512;  // below a physical block: the block
+  p = BuildParams(g, 512 * 1024);
+  EXPECT_EQ(p.basic.io_min_shift, 12);
+}
+
 TEST(BuildTest, MaxSectorsNeverExceedsTheDriversBuffer) {
   ublk_params p = BuildParams(GoodGeometry(), 256 * 1024);
   EXPECT_EQ(p.basic.max_sectors, 512u);

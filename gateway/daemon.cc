@@ -204,15 +204,23 @@ absl::StatusOr<nlohmann::json> Daemon::Attach(const nlohmann::json& request) {
                                   "' is attached already: choose another --name"));
     }
     const std::string identity = VolumeIdentity(spec->url);
+    const bool shared = identity.rfind("mem://", 0) != 0;  // each mem:// is its own
+    auto refuse = [&](const std::string& name, const std::string& where) {
+      return Invalid(
+          absl::StrCat(spec->url, " is attached already as '", name, "'", where,
+                       ": two devices on one LUN would corrupt it through their separate caches"));
+    };
     for (const auto& [name, entry] : entries_) {
-      if (VolumeIdentity(entry.spec.url) == identity && identity.rfind("mem://", 0) != 0) {
-        return Invalid(absl::StrCat(
-            spec->url, " is attached already as '", name, "'",
-            entry.volume != nullptr ? absl::StrCat(" (", entry.volume->device_path(), ")") : "",
-            ": two devices on one LUN would corrupt it through their separate caches"));
+      if (shared && VolumeIdentity(entry.spec.url) == identity) {
+        return refuse(name, entry.volume != nullptr
+                                ? absl::StrCat(" (", entry.volume->device_path(), ")")
+                                : "");
       }
     }
-    pending_.insert(spec->name);
+    for (const auto& [name, pending_identity] : pending_) {
+      if (shared && pending_identity == identity) return refuse(name, " (being attached)");
+    }
+    pending_.emplace(spec->name, identity);
   }
   auto entry = AttachEntry(*spec, std::nullopt);
   std::lock_guard<std::mutex> lock(mu_);

@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -89,7 +88,8 @@ class Daemon {
 
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // by name; guarded by mu_
-  std::set<std::string> pending_;         // names being attached; guarded by mu_
+  // Names being attached, and the LUN or file each names; guarded by mu_.
+  std::map<std::string, std::string> pending_;
 
   std::mutex workers_mu_;
   std::condition_variable workers_done_;

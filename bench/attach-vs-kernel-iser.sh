@@ -3,7 +3,9 @@
 # against the kernel's own iSER disk (open-iscsi + ib_iser, /dev/sdX) on the
 # same LIO ramdisk LUN, both driven by the same fio job: 4 KiB random reads
 # and writes at queue depth 1 and 32. Prints IOPS, p50/p99 completion
-# latency and the ratios. Run it in the test guest (Release build):
+# latency and the ratios; `isergw bench` on the same LUN (the initiator
+# without the ublk hop) as a third row, to tell the block layer's share from
+# the initiator's. Run it in the test guest (Release build):
 #
 #   ISERGW_BIN=build/release/tools/isergw tests/vm/run-guest bench/attach-vs-kernel-iser.sh [SECONDS]
 #
@@ -43,6 +45,17 @@ for qd in 1 32; do
 done
 vm_gw detach bench || vm_fail "detach failed"
 
+vm_step "isergw bench on the LUN (no block device)"
+for qd in 1 32; do
+  for rw in randread randwrite; do
+    line="$("$ISERGW" bench --json --rw "$rw" --bs 4k --qd "$qd" --seconds "$seconds" \
+      "iser://$VM_TARGET_IP/$t/0" | python3 -c '
+import json,sys; d=json.load(sys.stdin); print("%d %.0f %.0f" % (d["iops"], d["lat_p50_us"], d["lat_p99_us"]))')" ||
+      vm_fail "isergw bench $rw qd $qd failed"
+    read -r iops[bench,$rw,$qd] p50[bench,$rw,$qd] p99[bench,$rw,$qd] <<<"$line"
+  done
+done
+
 vm_step "fio on the kernel's ib_iser disk"
 vm_iscsid_start
 vm_iscsi_login "$t" iser
@@ -55,10 +68,11 @@ vm_iscsi_logout_all
 
 echo
 echo "fio 4 KiB random I/O, LIO ramdisk over Soft-RoCE, ${seconds}s each, guest $(uname -r), $(nproc) vCPUs (TCG)"
+echo "(isergw: fio on /dev/ublkbN; kernel: fio on ib_iser's /dev/sdX; bench: isergw bench, no block device)"
 printf '%-8s %-9s %3s %9s %9s %9s\n' device rw qd IOPS p50_us p99_us
 for rw in randread randwrite; do
   for qd in 1 32; do
-    for who in isergw kernel; do
+    for who in isergw kernel bench; do
       printf '%-8s %-9s %3s %9s %9s %9s\n' "$who" "$rw" "$qd" "${iops[$who,$rw,$qd]}" \
         "${p50[$who,$rw,$qd]}" "${p99[$who,$rw,$qd]}"
     done

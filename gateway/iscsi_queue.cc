@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
                                                              PublishedSessionCounters* counters) {
   std::unique_ptr<IscsiQueue> queue(new IscsiQueue(context, info));
   queue->counters_ = counters;
-  auto factory = iscsi::MakeTransportFactory(options.transport);
+  auto factory = iscsi::MakeTransportFactory(options);
   if (!factory.ok()) return factory.status();
 
   iscsi::SessionConfig config = iscsi::MakeSessionConfig(options);

@@ -42,6 +42,8 @@ absl::StatusOr<iscsi::InitiatorOptions> LoginOptionsFor(const VolumeSpec& spec,
   options.session.login.negotiation.header_digests = *header;
   options.session.login.negotiation.data_digests = *data;
   options.session.max_commands = spec.depth;
+  options.iser.strict_rdma = spec.strict_rdma;
+  options.iser.busy_poll = spec.busy_poll;
   return options;
 }
 

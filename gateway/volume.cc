@@ -226,6 +226,8 @@ nlohmann::json Volume::Status() const {
   out["queues"] = spec_.queues;
   out["depth"] = spec_.depth;
   out["recovered"] = recovered_;
+  out["strict_rdma"] = spec_.strict_rdma;
+  out["busy_poll"] = spec_.busy_poll;
   out["attached_seconds"] = static_cast<int64_t>(absl::ToDoubleSeconds(absl::Now() - attached_at_));
   const ublk::Geometry& g = geometry();
   out["limits"] = {{"logical_block_size", g.logical_block_size},

@@ -143,6 +143,8 @@ nlohmann::json VolumeSpecToJson(const VolumeSpec& spec) {
       {"header_digest", spec.header_digest},
       {"data_digest", spec.data_digest},
       {"block_size", spec.block_size},
+      {"strict_rdma", spec.strict_rdma},
+      {"busy_poll", spec.busy_poll},
   };
 }
 
@@ -161,6 +163,8 @@ absl::StatusOr<VolumeSpec> VolumeSpecFromJson(const nlohmann::json& json) {
            ReadString(json, "header_digest", spec.header_digest),
            ReadString(json, "data_digest", spec.data_digest),
            ReadUnsigned(json, "block_size", spec.block_size),
+           ReadBool(json, "strict_rdma", spec.strict_rdma),
+           ReadBool(json, "busy_poll", spec.busy_poll),
        }) {
     if (!s.ok()) return Invalid(std::string(s.message()));
   }

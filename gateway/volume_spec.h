@@ -34,6 +34,9 @@ struct VolumeSpec {
   std::string header_digest = "none";  // none, crc32c, prefer-crc32c
   std::string data_digest = "none";
   uint32_t block_size = 0;  // file:// and mem:// only; 0: the default
+  // iser:// only (see --strict-rdma and --busy-poll).
+  bool strict_rdma = false;
+  bool busy_poll = false;
 };
 
 // Names: 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-'; they

@@ -10,6 +10,7 @@
 #include "iser_client/config/initiator_name.h"
 #include "iser_client/scsi/cdb.h"
 #include "tools/cli/flags.h"
+#include "tools/cli/rdma_flags.h"
 
 namespace isergw::cli {
 namespace {
@@ -41,6 +42,7 @@ absl::Status FillCommonOptions(const iscsi::ParsedUrl* url, iscsi::InitiatorOpti
     options.session.login.negotiation.header_digests = {
         *url->header_digest_crc32c ? iscsi::Digest::kCrc32c : iscsi::Digest::kNone};
   }
+  ApplyRdmaFlags(options);
   options.session.connect_timeout = absl::Seconds(FLAGS_timeout);
   options.session.login_timeout = absl::Seconds(FLAGS_timeout);
   return absl::OkStatus();

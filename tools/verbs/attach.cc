@@ -22,6 +22,7 @@
 #include "iser_client/config/url.h"
 #include "tools/cli/daemon_flags.h"
 #include "tools/cli/flags.h"
+#include "tools/cli/rdma_flags.h"
 #include "tools/cli/report.h"
 #include "tools/cli/signals.h"
 #include "tools/cli/target.h"
@@ -101,6 +102,8 @@ int AttachThroughDaemon(const std::string& url) {
   spec.header_digest = FLAGS_header_digest;
   spec.data_digest = FLAGS_data_digest;
   spec.block_size = static_cast<uint32_t>(FLAGS_block_size);
+  spec.strict_rdma = FLAGS_strict_rdma;
+  spec.busy_poll = FLAGS_busy_poll;
   auto transport = gateway::ParseTransportChoice(FLAGS_transport);
   if (!transport.ok()) return Fail(transport.status());
   spec.transport = *transport;

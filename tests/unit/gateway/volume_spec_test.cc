@@ -81,6 +81,7 @@ TEST(VolumeSpecTest, JsonRoundTrip) {
   spec.persist = true;
   spec.chap = "vol1";
   spec.header_digest = "crc32c";
+  spec.strict_rdma = true;
   auto back = VolumeSpecFromJson(VolumeSpecToJson(spec));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(VolumeSpecToJson(*back), VolumeSpecToJson(spec));

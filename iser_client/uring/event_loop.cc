@@ -15,8 +15,8 @@ int SetupRing(unsigned entries, unsigned base_flags, bool single_issuer, io_urin
   // SINGLE_ISSUER and COOP_TASKRUN (6.0, 5.19) spare the kernel inter-processor
   // interrupts; older kernels refuse them, so fall back to plain flags.
   io_uring_params params{};
-  params.flags = base_flags | IORING_SETUP_COOP_TASKRUN |
-                 (single_issuer ? IORING_SETUP_SINGLE_ISSUER : 0);
+  params.flags =
+      base_flags | IORING_SETUP_COOP_TASKRUN | (single_issuer ? IORING_SETUP_SINGLE_ISSUER : 0);
   int ret = io_uring_queue_init_params(entries, ring, &params);
   if (ret == -EINVAL) {
     params = io_uring_params{};

@@ -109,28 +109,6 @@ void FillBlock(uint8_t* block, uint32_t size, uint64_t lba, uint64_t seed) {
   }
 }
 
-// An opened LUN with the RDMA flags applied (OpenLun takes only the URL).
-absl::StatusOr<OpenedLun> OpenBenchLun(const std::string& url_text, uint32_t max_commands) {
-  auto target = ResolveTarget(url_text);
-  if (!target.ok()) return target.status();
-  ApplyRdmaFlags(target->options);
-  OpenedLun opened;
-  opened.display = target->display;
-  opened.transport = target->options.transport;
-  auto loop = uring::EventLoop::Create({.entries = 1024});
-  if (!loop.ok()) return loop.status();
-  opened.loop = std::move(*loop);
-  target->options.session.max_commands = max_commands;
-  auto initiator = iscsi::Initiator::Login(opened.loop.get(), std::move(target->options));
-  if (!initiator.ok()) return initiator.status();
-  opened.initiator = std::move(*initiator);
-  auto info = iscsi::ProbeLun(*opened.initiator, target->url.lun);
-  if (!info.ok()) return info.status();
-  opened.info = std::move(*info);
-  opened.lun_field = scsi::EncodeLun(target->url.lun);
-  return opened;
-}
-
 // Counters of the session's transport (zero once the connection is gone).
 iscsi::TransportStats TransportCounters(const iscsi::Session& session) {
   const iscsi::Transport* transport = session.transport();
@@ -586,7 +564,7 @@ int RunBench(const std::vector<std::string>& args) {
         absl::InvalidArgumentError("--qd must be 1..1024 and --seconds at least 1"),
         iscsi::FailureKind::kInvalidArgument));
   }
-  auto lun = OpenBenchLun(args[0], static_cast<uint32_t>(FLAGS_qd));
+  auto lun = OpenLun(args[0], static_cast<uint32_t>(FLAGS_qd));
   if (!lun.ok()) return ReportFailure(lun.status());
   const iscsi::LunInfo& info = lun->info;
   uint64_t limit = info.size_bytes();

@@ -20,6 +20,7 @@
 #include "gateway/volume_spec.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
+#include "tools/cli/backend.h"
 #include "tools/cli/daemon_flags.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/rdma_flags.h"
@@ -54,23 +55,6 @@ constexpr absl::Duration kAttachTimeout = absl::Minutes(3);
 absl::Status InvalidArgument(std::string message) {
   return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
                             iscsi::FailureKind::kInvalidArgument);
-}
-
-absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const std::string& url_text,
-                                                           const iscsi::ParsedUrl& url) {
-  if (FLAGS_block_size < 0 || FLAGS_block_size > 65536) {
-    return InvalidArgument(absl::StrCat("block size ", FLAGS_block_size,
-                                        " is not a power of two between 512 and 4096"));
-  }
-  gateway::BackendOptions options;
-  options.block_size = static_cast<uint32_t>(FLAGS_block_size);
-  if (url.IsIscsi()) {
-    // Names, CHAP and timeouts as every other verb resolves them.
-    auto target = ResolveTarget(url_text);
-    if (!target.ok()) return target.status();
-    options.initiator = std::move(target->options);
-  }
-  return gateway::OpenBackend(url, options);
 }
 
 // The daemon reads CHAP from files only: it has neither the user's
@@ -165,7 +149,7 @@ int RunAttach(const std::vector<std::string>& args) {
     return Fail(signal_fd.status());
   }
 
-  auto backend = OpenBackend(args[0], *url);
+  auto backend = OpenBackendFromFlags(args[0], *url);
   if (!backend.ok()) {
     return Fail(backend.status());
   }

@@ -19,6 +19,7 @@
 #include "iser_client/config/url.h"
 #include "nbd/kernel_device.h"
 #include "nbd/server.h"
+#include "tools/cli/backend.h"
 #include "tools/cli/flags.h"
 #include "tools/cli/report.h"
 #include "tools/cli/signals.h"
@@ -39,21 +40,6 @@ absl::Status InvalidArgument(const std::string& message) {
 
 // Any URL isergw knows: RAM, a file or block device, an iSCSI LUN over TCP
 // or iSER (one session per NBD connection).
-absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenExportBackend(const std::string& url_text,
-                                                                 const iscsi::ParsedUrl& url) {
-  gateway::BackendOptions options;
-  options.block_size = static_cast<uint32_t>(FLAGS_block_size);
-  if (url.IsIscsi()) {
-    auto target = ResolveTarget(url_text);
-    if (!target.ok()) {
-      return target.status();
-    }
-    target->options.session.max_commands = static_cast<uint32_t>(FLAGS_depth);
-    options.initiator = std::move(target->options);
-  }
-  return gateway::OpenBackend(url, options);
-}
-
 absl::StatusOr<std::string> DefaultSocketPath() {
   const char* dir = "/run/isergw";
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -94,7 +80,7 @@ int RunExport(const std::vector<std::string>& args) {
   }
   const int signal_fd = *signals;
 
-  auto backend = OpenExportBackend(args[0], *url);
+  auto backend = OpenBackendFromFlags(args[0], *url);
   if (!backend.ok()) {
     return ReportFailure(backend.status());
   }
@@ -189,7 +175,7 @@ int RunAttachNbd(const std::vector<std::string>& args) {
     return ReportFailure(signals.status());
   }
   const int signal_fd = *signals;
-  auto backend = OpenExportBackend(args[0], *url);
+  auto backend = OpenBackendFromFlags(args[0], *url);
   if (!backend.ok()) {
     return ReportFailure(backend.status());
   }

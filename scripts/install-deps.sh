@@ -13,8 +13,9 @@ packages=(
   nlohmann-json3-dev libsystemd-dev
   # peers for integration tests and benchmarks
   tgt libiscsi-bin fio libnbd-bin qemu-utils rdma-core ibverbs-utils
-  # test tools
-  xxd procps iproute2
+  # test tools (python3 and jq parse JSON in tests; man, groff and
+  # systemd-analyze check the package's man page and unit)
+  xxd procps iproute2 python3 jq man-db groff-base systemd
 )
 
 missing=()

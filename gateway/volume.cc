@@ -5,11 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "gateway/backend_factory.h"
 #include "gateway/login_options.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
-#include "ublk/file_backend.h"
-#include "ublk/ram_backend.h"
 
 namespace isergw::gateway {
 namespace {
@@ -37,28 +36,15 @@ absl::StatusOr<OpenedBackend> OpenVolumeBackend(const VolumeSpec& spec,
                                                 const VolumeEnvironment& env) {
   auto url = iscsi::ParseUrl(spec.url);
   if (!url.ok()) return url.status();
-  OpenedBackend opened;
-  switch (url->scheme) {
-    case iscsi::ParsedUrl::Scheme::kMem: {
-      auto ram =
-          ublk::RamBackend::Create(url->mem_size, spec.block_size == 0 ? 512 : spec.block_size);
-      if (!ram.ok()) return ram.status();
-      opened.backend = std::move(*ram);
-      opened.transport = "mem";
-      return opened;
-    }
-    case iscsi::ParsedUrl::Scheme::kFile: {
-      ublk::FileBackendOptions options;
-      options.logical_block_size = spec.block_size;
-      auto file = ublk::FileBackend::Open(url->path, options);
-      if (!file.ok()) return file.status();
-      opened.backend = std::move(*file);
-      opened.transport = "file";
-      return opened;
-    }
-    case iscsi::ParsedUrl::Scheme::kIscsi:
-    case iscsi::ParsedUrl::Scheme::kIser:
-      break;
+  if (!url->IsIscsi()) {
+    BackendOptions options;
+    options.block_size = spec.block_size;
+    auto local = OpenBackend(*url, options);
+    if (!local.ok()) return local.status();
+    OpenedBackend opened;
+    opened.backend = std::move(*local);
+    opened.transport = url->scheme == iscsi::ParsedUrl::Scheme::kMem ? "mem" : "file";
+    return opened;
   }
   const iscsi::TransportKind from_url = url->scheme == iscsi::ParsedUrl::Scheme::kIser
                                             ? iscsi::TransportKind::kIser

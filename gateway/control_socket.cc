@@ -171,12 +171,13 @@ absl::StatusOr<nlohmann::json> CallDaemon(const std::string& socket_path,
                                                       socket_path, ": ", strerror(saved),
                                                       " (only root may control isergw)"));
     }
-    return iscsi::WithFailure(
+    // iscsiadm's ISCSI_ERR_ISCSID_NOTCONN (20): could not reach the daemon.
+    return iscsi::WithExitCode(
         absl::UnavailableError(absl::StrCat(
             "no isergw daemon is listening on ", socket_path, " (", strerror(saved),
             "): start it with `systemctl start isergw` or `isergw daemon &`, or serve this one "
             "volume from the terminal with `isergw attach --foreground URL`")),
-        iscsi::FailureKind::kConnectionRefused);
+        iscsi::ExitCodeValue(iscsi::ExitCode::kDaemonNotConnected));
   }
   absl::Status sent = WriteLine(fd, request.dump());
   shutdown(fd, SHUT_WR);  // the whole request: the daemon need not wait for more

@@ -222,8 +222,8 @@ absl::StatusOr<std::unique_ptr<KernelDevice>> KernelDevice::Attach(
     worker->fd = pair[1];
     connection.queue_id = i;
     Worker* w = worker.get();
-    w->thread =
-        std::thread(ServeConnection, w->fd, backend, &device->export_, connection, &w->done);
+    w->thread = std::thread(ServeConnection, w->fd, backend, &device->export_, connection, &w->done,
+                            &w->result);
     device->workers_.push_back(std::move(worker));
   }
 
@@ -271,6 +271,13 @@ bool KernelDevice::disconnected() const {
     }
   }
   return true;
+}
+
+absl::Status KernelDevice::failure() const {
+  for (const auto& w : workers_) {
+    if (w->done.load(std::memory_order_acquire) && !w->result.ok()) return w->result;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KernelDevice::Detach() {

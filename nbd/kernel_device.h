@@ -52,6 +52,9 @@ class KernelDevice {
   // True once every connection has ended: the kernel let go of the device
   // (disconnected from outside, or timed out).
   bool disconnected() const;
+  // Why the first connection that failed ended (a backend gone for good,
+  // say); OK while none has. Meaningful once disconnected().
+  absl::Status failure() const;
 
   uint32_t index() const { return index_; }
   std::string device_path() const { return "/dev/nbd" + std::to_string(index_); }
@@ -61,6 +64,7 @@ class KernelDevice {
     int fd = -1;
     std::thread thread;
     std::atomic<bool> done{false};
+    absl::Status result;  // written by the thread before `done`
   };
   KernelDevice() = default;
 

@@ -38,7 +38,8 @@ absl::Status Errno(const std::string& what) {
 }  // namespace
 
 void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
-                     const ConnectionOptions& options, std::atomic<bool>* done) {
+                     const ConnectionOptions& options, std::atomic<bool>* done,
+                     absl::Status* result) {
   uring::EventLoop::Options loop_options;
   loop_options.entries = 256;
   auto loop = uring::EventLoop::Create(loop_options);
@@ -71,6 +72,7 @@ void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
       if (!connection.result().ok()) {
         LOG(WARNING) << "NBD connection ended: " << connection.result().message();
       }
+      if (result != nullptr) *result = connection.result();
     }
   }
   // The client sees the end now; the fd itself is closed by the listener
@@ -251,7 +253,7 @@ void Server::Accept() {
   connection.queue_id = next_queue_id_++;
   connection.depth = options_.depth;
   connection.handshake_timeout = options_.handshake_timeout;
-  w->thread = std::thread(ServeConnection, fd, backend_, &export_, connection, &w->done);
+  w->thread = std::thread(ServeConnection, fd, backend_, &export_, connection, &w->done, nullptr);
   workers_.push_back(std::move(worker));
   ++connections_served_;
 }

@@ -81,9 +81,10 @@ class Server {
 
 // Serves the connected socket `fd` on the calling thread (its own io_uring)
 // until the connection ends, then shuts the socket down (the caller closes
-// it) and sets `done`.
+// it), stores why it ended in `*result` (unless null) and sets `done`.
 void ServeConnection(int fd, ublk::Backend* backend, const ExportInfo* info,
-                     const ConnectionOptions& options, std::atomic<bool>* done);
+                     const ConnectionOptions& options, std::atomic<bool>* done,
+                     absl::Status* result);
 
 // Percent-encodes what is not an RFC 3986 unreserved character.
 std::string UriEscape(const std::string& text, bool keep_slash);

@@ -151,7 +151,7 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   }
   if (!FLAGS_foreground) {
     return ReportFailure(InvalidArgument(
-        "attach has no background mode yet: pass --foreground (the daemon comes later)"));
+        "the daemon serves ublk devices only: attach --frontend nbd needs --foreground"));
   }
   if (FLAGS_queues < 1 || FLAGS_queues > 64) {
     return ReportFailure(InvalidArgument(
@@ -207,8 +207,13 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   if (!stop.ok()) {
     served = stop.status();
   } else if (*stop == StopReason::kCondition) {
-    served = absl::UnavailableError(
-        absl::StrCat((*device)->device_path(), " was disconnected by the kernel"));
+    // The root cause when a connection failed (the target gone, say).
+    absl::Status why = (*device)->failure();
+    served = !why.ok() ? absl::Status(why.code(),
+                                      absl::StrCat((*device)->device_path(), ": ", why.message()))
+                       : absl::UnavailableError(absl::StrCat((*device)->device_path(),
+                                                             " was disconnected by the kernel"));
+    if (!why.ok()) iscsi::TagFailure(served, iscsi::GetFailureKind(why));
   }
   absl::Status detached = (*device)->Detach();
   device->reset();

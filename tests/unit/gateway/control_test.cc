@@ -130,6 +130,7 @@ TEST_F(DaemonTest, NoDaemonSaysHowToStartOne) {
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(reply.status().message().find("isergw daemon"), absl::string_view::npos);
   EXPECT_NE(reply.status().message().find("--foreground"), absl::string_view::npos);
+  EXPECT_EQ(iscsi::ExitCodeFor(reply.status()), iscsi::ExitCode::kDaemonNotConnected);
 }
 
 TEST_F(DaemonTest, UnknownAndMalformedRequestsGetOneClearError) {

@@ -45,7 +45,9 @@ expect 7 "size is zero" file:///tmp/empty.img
 expect 21 "no such file|cannot open" file:///tmp/does-not-exist.img
 expect 21 "no ublk device 7" --recover /dev/ublkb7 mem://64M
 expect 7 "not a ublk device" --recover /dev/sda mem://64M
-expect 7 "foreground" --foreground=false mem://64M
+# Without --foreground attach goes to the daemon; none runs here: iscsiadm's
+# "could not connect to the daemon" (20), saying how to start one.
+expect 20 "isergw daemon" --foreground=false mem://64M
 
 vm_step "no permission"
 rc=0

@@ -80,6 +80,9 @@ echo "attach exited $rc $((SECONDS - start)) s after the target was disabled"
 cat /tmp/attach.err
 ((rc != 0 && rc < 128)) || vm_fail "attach exit status $rc: it must fail cleanly when the target goes away"
 grep -qiE "iSER|connection|closed|lost|disconnected" /tmp/attach.err || vm_fail "attach gave no clear error"
+# Its last word names the cause (the target), not just the kernel's disconnect.
+grep "^isergw: " /tmp/attach.err | tail -n 1 | grep -qiE "target|connection" ||
+  vm_fail "attach's error does not name the cause: $(grep '^isergw: ' /tmp/attach.err | tail -n 1)"
 for _ in $(seq 1 300); do kill -0 "$fio_pid" 2>/dev/null || break; sleep 0.2; done
 if kill -0 "$fio_pid" 2>/dev/null; then
   kill -9 "$fio_pid"

@@ -49,7 +49,7 @@ expect_error() {
 }
 
 vm_step "no daemon: attach says how to start one"
-expect_error - "isergw daemon" vm_gw attach "iser://$VM_TARGET_IP/$t/0"
+expect_error 20 "isergw daemon" vm_gw attach "iser://$VM_TARGET_IP/$t/0"
 
 vm_daemon_start
 url="iser://$VM_TARGET_IP/$t/0"

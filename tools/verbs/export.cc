@@ -14,7 +14,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/backend_factory.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
 #include "nbd/kernel_device.h"
@@ -48,6 +47,34 @@ absl::StatusOr<std::string> DefaultSocketPath() {
   return absl::StrCat(dir, "/nbd-", getpid(), ".sock");
 }
 
+// What both NBD verbs do before serving: the shared flag checks, the URL,
+// the stop signals to a signalfd (before any thread exists, so only this
+// thread sees them), then the backend.
+struct NbdServing {
+  int signal_fd = -1;
+  std::unique_ptr<ublk::Backend> backend;
+};
+
+absl::StatusOr<NbdServing> PrepareNbdServing(const std::string& url_text) {
+  if (FLAGS_depth < 1 || FLAGS_depth > 4096) {
+    return InvalidArgument(absl::StrCat("--depth must be between 1 and 4096, got ", FLAGS_depth));
+  }
+  if (FLAGS_block_size < 0 || FLAGS_block_size > 4096) {
+    return InvalidArgument(
+        absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096"));
+  }
+  auto url = iscsi::ParseUrl(url_text);
+  if (!url.ok()) return url.status();
+  auto signals = BlockStopSignals();
+  if (!signals.ok()) return signals.status();
+  auto backend = OpenBackendFromFlags(url_text, *url);
+  if (!backend.ok()) {
+    close(*signals);
+    return backend.status();
+  }
+  return NbdServing{*signals, std::move(*backend)};
+}
+
 }  // namespace
 
 int RunExport(const std::vector<std::string>& args) {
@@ -60,30 +87,12 @@ int RunExport(const std::vector<std::string>& args) {
   if (FLAGS_port > 65535 || FLAGS_port < -1) {
     return ReportFailure(InvalidArgument(absl::StrCat("--port ", FLAGS_port, " is out of range")));
   }
-  if (FLAGS_depth < 1 || FLAGS_depth > 4096) {
-    return ReportFailure(
-        InvalidArgument(absl::StrCat("--depth must be between 1 and 4096, got ", FLAGS_depth)));
+  auto serving = PrepareNbdServing(args[0]);
+  if (!serving.ok()) {
+    return ReportFailure(serving.status());
   }
-  if (FLAGS_block_size < 0 || FLAGS_block_size > 4096) {
-    return ReportFailure(InvalidArgument(
-        absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096")));
-  }
-  auto url = iscsi::ParseUrl(args[0]);
-  if (!url.ok()) {
-    return ReportFailure(url.status());
-  }
-
-  // Before any thread exists, so only this thread's signalfd sees them.
-  auto signals = BlockStopSignals();
-  if (!signals.ok()) {
-    return ReportFailure(signals.status());
-  }
-  const int signal_fd = *signals;
-
-  auto backend = OpenBackendFromFlags(args[0], *url);
-  if (!backend.ok()) {
-    return ReportFailure(backend.status());
-  }
+  const int signal_fd = serving->signal_fd;
+  std::unique_ptr<ublk::Backend>& backend = serving->backend;
 
   nbd::ServerOptions options;
   options.export_name = FLAGS_name;
@@ -100,7 +109,7 @@ int RunExport(const std::vector<std::string>& args) {
     }
     options.unix_path = *path;
   }
-  auto server = nbd::Server::Listen(backend->get(), options);
+  auto server = nbd::Server::Listen(backend.get(), options);
   if (!server.ok()) {
     return ReportFailure(server.status());
   }
@@ -108,13 +117,13 @@ int RunExport(const std::vector<std::string>& args) {
   printf("%s\n", (*server)->uri().c_str());
   fflush(stdout);
   fprintf(stderr, "isergw: exporting %s over NBD (%llu bytes, blocks %u..%u)\n",
-          (*backend)->Describe().c_str(),
+          backend->Describe().c_str(),
           static_cast<unsigned long long>((*server)->export_info().size),
           (*server)->export_info().min_block, (*server)->export_info().max_block);
 
   absl::Status served = (*server)->Serve(signal_fd);
   server->reset();
-  absl::Status flushed = (*backend)->Flush();
+  absl::Status flushed = backend->Flush();
   close(signal_fd);
   if (!served.ok()) {
     return ReportFailure(served);
@@ -157,32 +166,16 @@ int RunAttachNbd(const std::vector<std::string>& args) {
     return ReportFailure(InvalidArgument(
         absl::StrCat("--queues must be between 1 and 64 for NBD, got ", FLAGS_queues)));
   }
-  if (FLAGS_depth < 1 || FLAGS_depth > 4096) {
-    return ReportFailure(
-        InvalidArgument(absl::StrCat("--depth must be between 1 and 4096, got ", FLAGS_depth)));
+  auto serving = PrepareNbdServing(args[0]);
+  if (!serving.ok()) {
+    return ReportFailure(serving.status());
   }
-  if (FLAGS_block_size < 0 || FLAGS_block_size > 4096) {
-    return ReportFailure(InvalidArgument(
-        absl::StrCat("block size ", FLAGS_block_size, " is not a power of two up to 4096")));
-  }
-  auto url = iscsi::ParseUrl(args[0]);
-  if (!url.ok()) {
-    return ReportFailure(url.status());
-  }
-  // Before any thread exists, so only this thread's signalfd sees them.
-  auto signals = BlockStopSignals();
-  if (!signals.ok()) {
-    return ReportFailure(signals.status());
-  }
-  const int signal_fd = *signals;
-  auto backend = OpenBackendFromFlags(args[0], *url);
-  if (!backend.ok()) {
-    return ReportFailure(backend.status());
-  }
+  const int signal_fd = serving->signal_fd;
+  std::unique_ptr<ublk::Backend>& backend = serving->backend;
   nbd::KernelDeviceOptions options;
   options.connections = static_cast<uint16_t>(FLAGS_queues);
   options.depth = static_cast<uint16_t>(FLAGS_depth);
-  auto device = nbd::KernelDevice::Attach(backend->get(), options);
+  auto device = nbd::KernelDevice::Attach(backend.get(), options);
   if (!device.ok()) {
     const absl::Status& status = device.status();
     if (status.code() == absl::StatusCode::kUnavailable) {
@@ -196,8 +189,7 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   printf("%s\n", (*device)->device_path().c_str());
   fflush(stdout);
   fprintf(stderr, "isergw: serving %s as %s over NBD (%d connections, depth %d)\n",
-          (*backend)->Describe().c_str(), (*device)->device_path().c_str(), FLAGS_queues,
-          FLAGS_depth);
+          backend->Describe().c_str(), (*device)->device_path().c_str(), FLAGS_queues, FLAGS_depth);
 
   absl::Status served;
   StopWait wait;
@@ -217,7 +209,7 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   }
   absl::Status detached = (*device)->Detach();
   device->reset();
-  absl::Status flushed = (*backend)->Flush();
+  absl::Status flushed = backend->Flush();
   close(signal_fd);
   for (const absl::Status& s : {served, detached, flushed}) {
     if (!s.ok()) {

@@ -1,10 +1,14 @@
 #include "gateway/iscsi_backend.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/iscsi_queue.h"
+#include "iser_client/config/exit_codes.h"
+#include "iser_client/config/url.h"
 
 namespace isergw::gateway {
 namespace {
@@ -25,6 +29,29 @@ void PublishedSessionCounters::Publish(const iscsi::SessionStats& stats) {
   aborts.store(stats.aborts, std::memory_order_relaxed);
   lun_resets.store(stats.lun_resets, std::memory_order_relaxed);
   protocol_errors.store(stats.protocol_errors, std::memory_order_relaxed);
+}
+
+void PublishedQueue::SetSession(const std::array<uint8_t, 6>& isid, uint16_t tsih,
+                                std::string portal, const iscsi::SessionParams& params) {
+  std::lock_guard<std::mutex> lock(mu_);
+  info_.isid = isid;
+  info_.tsih = tsih;
+  info_.portal = std::move(portal);
+  info_.params = params;
+  logged_in_ = true;
+}
+
+void PublishedQueue::SetLastError(std::string error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  info_.last_error = std::move(error);
+}
+
+std::optional<QueueSessionInfo> PublishedQueue::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!logged_in_) return std::nullopt;
+  QueueSessionInfo info = info_;
+  info.counters = &counters_;
+  return info;
 }
 
 ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
@@ -76,48 +103,83 @@ ublk::Geometry GeometryFor(const iscsi::LunInfo& info) {
   return g;
 }
 
-IscsiBackend::IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info)
-    : options_(std::move(options)), info_(std::move(info)), geometry_(GeometryFor(info_)) {}
+IscsiBackend::IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info,
+                           const PathOptions& paths)
+    : options_(std::move(options)),
+      info_(std::move(info)),
+      geometry_(GeometryFor(info_)),
+      spread_queues_(paths.spread_queues) {
+  portals_.push_back(options_.endpoint);
+  portals_.insert(portals_.end(), paths.more_portals.begin(), paths.more_portals.end());
+  recovery_.set_replacement_timeout(paths.replacement_timeout);
+}
 
 absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::InitiatorOptions options,
-                                                                 uint32_t lun) {
+                                                                 uint32_t lun,
+                                                                 const PathOptions& paths) {
   auto loop = uring::EventLoop::Create();
   if (!loop.ok()) return loop.status();
-  auto probe = iscsi::Initiator::Login(loop->get(), options);
-  if (!probe.ok()) return probe.status();
-  auto info = iscsi::ProbeLun(**probe, lun);
-  (void)(*probe)->Logout();
-  if (!info.ok()) return info.status();
-  return std::unique_ptr<IscsiBackend>(new IscsiBackend(std::move(options), std::move(*info)));
+  // The first portal that logs in; a refusal (CHAP, no such target) is the
+  // target's answer, not a dead portal, and ends the search.
+  std::vector<iscsi::Endpoint> portals{options.endpoint};
+  portals.insert(portals.end(), paths.more_portals.begin(), paths.more_portals.end());
+  absl::Status first_error;
+  for (const iscsi::Endpoint& portal : portals) {
+    iscsi::InitiatorOptions attempt = options;
+    attempt.endpoint = portal;
+    auto probe = iscsi::Initiator::Login(loop->get(), attempt);
+    if (!probe.ok()) {
+      if (first_error.ok()) first_error = probe.status();
+      const iscsi::FailureKind kind = iscsi::GetFailureKind(probe.status());
+      if (kind != iscsi::FailureKind::kConnectionRefused && kind != iscsi::FailureKind::kNoRoute &&
+          kind != iscsi::FailureKind::kTimedOut && kind != iscsi::FailureKind::kTransport) {
+        return probe.status();
+      }
+      if (portals.size() > 1) {
+        LOG(WARNING) << "portal " << iscsi::FormatPortal(portal.host, portal.port)
+                     << " did not log in: " << probe.status().message();
+      }
+      continue;
+    }
+    auto info = iscsi::ProbeLun(**probe, lun);
+    (void)(*probe)->Logout();
+    if (!info.ok()) return info.status();
+    return std::unique_ptr<IscsiBackend>(
+        new IscsiBackend(std::move(options), std::move(*info), paths));
+  }
+  return first_error;
 }
 
 absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> IscsiBackend::OpenQueue(
     const ublk::QueueContext& context) {
-  PublishedSessionCounters* counters;
+  PublishedQueue* published;
   {
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    if (counters_.size() <= context.queue_id) counters_.resize(context.queue_id + 1);
-    if (counters_[context.queue_id] == nullptr) {
-      counters_[context.queue_id] = std::make_unique<PublishedSessionCounters>();
+    std::lock_guard<std::mutex> lock(queues_mu_);
+    if (queues_.size() <= context.queue_id) queues_.resize(context.queue_id + 1);
+    if (queues_[context.queue_id] == nullptr) {
+      queues_[context.queue_id] = std::make_unique<PublishedQueue>(context.queue_id);
     }
-    counters = counters_[context.queue_id].get();
+    published = queues_[context.queue_id].get();
   }
-  auto queue = IscsiQueue::Open(context, options_, info_, counters);
+  QueuePaths paths;
+  paths.options = &options_;
+  paths.portals = &portals_;
+  paths.first_portal = FirstPortalIndex(context.queue_id, portals_.size(), spread_queues_);
+  paths.recovery = &recovery_;
+  paths.published = published;
+  auto queue = IscsiQueue::Open(context, paths, info_);
   if (!queue.ok()) return queue.status();
-  {
-    const iscsi::Session& session = (*queue)->session();
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    std::erase_if(sessions_,
-                  [&](const QueueSessionInfo& s) { return s.queue_id == context.queue_id; });
-    sessions_.push_back(
-        {context.queue_id, session.isid(), session.tsih(), session.params(), counters});
-  }
   return std::unique_ptr<ublk::QueueBackend>(std::move(*queue));
 }
 
 std::vector<QueueSessionInfo> IscsiBackend::sessions() const {
-  std::lock_guard<std::mutex> lock(sessions_mu_);
-  return sessions_;
+  std::lock_guard<std::mutex> lock(queues_mu_);
+  std::vector<QueueSessionInfo> out;
+  for (const auto& queue : queues_) {
+    if (queue == nullptr) continue;
+    if (auto info = queue->Snapshot(); info.has_value()) out.push_back(std::move(*info));
+  }
+  return out;
 }
 
 std::string IscsiBackend::Describe() const {

@@ -34,30 +34,31 @@ int32_t TransportErrno(const absl::Status& status) {
 
 }  // namespace
 
-IscsiQueue::IscsiQueue(const ublk::QueueContext& context, const iscsi::LunInfo& info)
+IscsiQueue::IscsiQueue(const ublk::QueueContext& context, const QueuePaths& paths,
+                       const iscsi::LunInfo& info)
     : context_(context),
+      paths_(paths),
       info_(info),
       lun_field_(scsi::EncodeLun(info.lun)),
+      portal_index_(paths.first_portal),
       slots_(context.depth) {}
 
 absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueContext& context,
-                                                             const iscsi::InitiatorOptions& options,
-                                                             const iscsi::LunInfo& info,
-                                                             PublishedSessionCounters* counters) {
-  std::unique_ptr<IscsiQueue> queue(new IscsiQueue(context, info));
-  queue->counters_ = counters;
-  auto factory = iscsi::MakeTransportFactory(options);
+                                                             const QueuePaths& paths,
+                                                             const iscsi::LunInfo& info) {
+  std::unique_ptr<IscsiQueue> queue(new IscsiQueue(context, paths, info));
+  auto factory = iscsi::MakeTransportFactory(*paths.options);
   if (!factory.ok()) return factory.status();
-
-  iscsi::SessionConfig config = iscsi::MakeSessionConfig(options);
-  config.max_commands = context.depth;
+  queue->transport_factory_ = std::move(*factory);
+  queue->session_config_ = iscsi::MakeSessionConfig(*paths.options);
+  queue->session_config_.max_commands = context.depth;
   // Every queue is a session of its own: a shared ISID would make the
-  // target reinstate (drop) the previous queue's session.
-  config.login.isid = iscsi::RandomIsid();
-  iscsi::SessionObserver* observer = queue.get();
-  queue->session_ = std::make_unique<iscsi::Session>(context.loop, std::move(*factory),
-                                                     std::move(config), observer);
-  queue->session_->Login(options.endpoint);
+  // target reinstate (drop) the previous queue's session. The queue keeps
+  // its ISID across reconnects, which is what reinstates its own session.
+  queue->session_config_.login.isid = iscsi::RandomIsid();
+  queue->reissue_order_.reserve(context.depth);
+
+  queue->StartLogin();
   absl::Status ran = context.loop->RunUntil([&] { return queue->login_result_.has_value(); });
   if (!ran.ok()) return ran;
   if (!queue->login_result_->ok()) {
@@ -79,18 +80,19 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
   }
   memset(zero, 0, info.block_size);
   queue->zero_block_.reset(static_cast<uint8_t*>(zero));
-  queue->OnTimer();  // publishes now, then once a second
   for (Slot& slot : queue->slots_) {
     slot.queue = queue.get();
     slot.request.context = &slot;
     slot.request.done = &IscsiQueue::OnDone;
     slot.request.lun = queue->lun_field_;
   }
+  queue->OnTimer();  // publishes now, then once a second
   return queue;
 }
 
 IscsiQueue::~IscsiQueue() {
   context_.loop->CancelTimer(this);
+  closing_ = true;
   if (session_ != nullptr && session_->state() == iscsi::Session::State::kFullFeature &&
       session_->commands_in_flight() == 0) {
     // Best effort: a clean logout spares the target a dangling session.
@@ -101,26 +103,21 @@ IscsiQueue::~IscsiQueue() {
   }
 }
 
-constexpr absl::Duration kPublishInterval = absl::Seconds(1);
-
-void IscsiQueue::OnTimer() {
-  if (counters_ != nullptr && session_ != nullptr) counters_->Publish(session_->stats());
-  context_.loop->ArmTimer(this, kPublishInterval);
-}
-
-void IscsiQueue::OnSessionFailed(const absl::Status& status) {
-  LOG(ERROR) << "queue " << context_.queue_id << ": session failed: " << status.message();
-  context_.sink->FailQueue(status);
-}
-
 void IscsiQueue::Submit(const ublk::IoRequest& io) {
   Slot& slot = slots_[io.tag];
   slot.io = io;
   slot.retries.Reset();
+  slot.sequence = next_sequence_++;
   Issue(slot);
 }
 
+bool IscsiQueue::SessionAcceptsCommands() const {
+  return state_ == PathState::kLive && session_->state() == iscsi::Session::State::kFullFeature &&
+         !session_->logout_requested();
+}
+
 void IscsiQueue::Issue(Slot& slot) {
+  if (!SessionAcceptsCommands()) return Park(slot);
   const ublk::IoRequest& io = slot.io;
   const uint32_t block = info_.block_size;
   const uint64_t lba = io.offset / block;
@@ -173,7 +170,9 @@ void IscsiQueue::Issue(Slot& slot) {
   memcpy(req.cdb, cdb.bytes, cdb.length);
   req.cdb_length = cdb.length;
   absl::Status submitted = session_->Submit(&req);
-  if (!submitted.ok()) context_.sink->CompleteIo(io.tag, TransportErrno(submitted));
+  if (submitted.ok()) return;
+  if (!SessionAcceptsCommands()) return Park(slot);
+  context_.sink->CompleteIo(io.tag, TransportErrno(submitted));
 }
 
 void IscsiQueue::OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& result) {
@@ -184,6 +183,9 @@ void IscsiQueue::OnDone(iscsi::ScsiRequest* request, const iscsi::ScsiResult& re
 void IscsiQueue::Complete(Slot& slot, const iscsi::ScsiResult& result) {
   const ublk::IoRequest& io = slot.io;
   if (!result.status.ok()) {
+    // The session died with the command unfinished: it waits for the next
+    // session. A command aborted on a live session (timeout) fails.
+    if (!SessionAcceptsCommands()) return Park(slot);
     context_.sink->CompleteIo(io.tag, TransportErrno(result.status));
     return;
   }

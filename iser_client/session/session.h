@@ -102,6 +102,8 @@ class Session final : private TransportListener, private uring::Timer {
   uint16_t tsih() const { return tsih_; }
   const std::array<uint8_t, 6>& isid() const { return config_.login.isid; }
   uint32_t commands_in_flight() const { return commands_in_flight_; }
+  // The target asked this session to log out: it takes no new commands.
+  bool logout_requested() const { return logout_requested_; }
   const Transport* transport() const { return transport_.get(); }
 
  private:

@@ -19,6 +19,23 @@ struct SessionStats {
   uint64_t lun_resets = 0;
   uint64_t stale_replies = 0;  // replies for tasks already finished
   uint64_t protocol_errors = 0;
+
+  // Sums the counters of the sessions one after another (reconnects).
+  SessionStats& operator+=(const SessionStats& o) {
+    commands += o.commands;
+    commands_queued_for_window += o.commands_queued_for_window;
+    data_out_pdus += o.data_out_pdus;
+    r2ts += o.r2ts;
+    nop_pings += o.nop_pings;
+    target_nops_answered += o.target_nops_answered;
+    async_messages += o.async_messages;
+    rejects += o.rejects;
+    aborts += o.aborts;
+    lun_resets += o.lun_resets;
+    stale_replies += o.stale_replies;
+    protocol_errors += o.protocol_errors;
+    return *this;
+  }
 };
 
 }  // namespace isergw::iscsi

@@ -31,8 +31,8 @@ uint16_t FreeTcpPort() {
 
 Tgtd::~Tgtd() { Kill(); }
 
-absl::Status Tgtd::Start() {
-  port_ = FreeTcpPort();
+absl::Status Tgtd::Start(uint16_t port) {
+  port_ = port != 0 ? port : FreeTcpPort();
   // The management channel is a Unix socket named by this number; the
   // process id keeps parallel test binaries apart, the counter keeps apart
   // the daemons one process starts one after another.

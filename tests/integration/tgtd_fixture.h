@@ -21,8 +21,9 @@ class Tgtd {
   Tgtd(const Tgtd&) = delete;
   Tgtd& operator=(const Tgtd&) = delete;
 
-  // Starts the daemon and waits until its management channel answers.
-  absl::Status Start();
+  // Starts the daemon and waits until its management channel answers; on
+  // `port` (0: a free one), so a restarted target can take its old portal.
+  absl::Status Start(uint16_t port = 0);
   // Kills the daemon at once (SIGKILL): the target vanishes mid-I/O.
   void Kill();
 

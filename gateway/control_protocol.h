@@ -4,6 +4,7 @@
 //   {"op":"detach","volume":"NAME or /dev/ublkbN","force":false}
 //   {"op":"list"}
 //   {"op":"status","volume":"NAME or /dev/ublkbN"}   ("volume" optional: all)
+//   {"op":"set","volume":"NAME","key":"replacement-timeout","value":"SECONDS"}
 // Replies: {"ok":true,...} or {"ok":false,"error":"one line","exit_code":N}
 // where exit_code is what the CLI exits with (iscsiadm's codes).
 #ifndef GATEWAY_CONTROL_PROTOCOL_H_

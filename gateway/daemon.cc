@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gateway/control_protocol.h"
@@ -26,6 +27,12 @@ namespace {
 constexpr int kMaxWorkers = 32;
 constexpr absl::Duration kRequestReadTimeout = absl::Seconds(5);
 constexpr absl::Duration kSampleInterval = absl::Seconds(1);
+
+// Volumes waiting for their target at start-up: tried again after 2 s,
+// doubling to at most 30 s.
+absl::Duration WaitingRetryDelay(int attempts) {
+  return std::min(absl::Seconds(2) * (int64_t{1} << std::min(attempts, 4)), absl::Seconds(30));
+}
 
 absl::Status Invalid(std::string message) {
   return iscsi::WithFailure(absl::InvalidArgumentError(std::move(message)),
@@ -114,11 +121,19 @@ void Daemon::Restore(const DaemonState& state) {
       ++restored_;
       entries_.emplace(record.spec.name, std::move(*entry));
     } else {
+      // A bad record will not get better; anything else (the target not up
+      // yet, no route, no such target or LUN yet) may, so it waits.
+      const bool hopeless =
+          iscsi::GetFailureKind(entry.status()) == iscsi::FailureKind::kInvalidArgument;
       LOG(ERROR) << record.spec.name << ": could not be "
-                 << (recover_id ? "recovered: " : "attached again: ") << entry.status();
+                 << (recover_id ? "recovered: " : "attached again: ") << entry.status()
+                 << (hopeless ? "" : "; trying again with backoff");
       ++restore_failures_;
-      entries_.emplace(record.spec.name,
-                       Entry{record.spec, nullptr, {}, std::string(entry.status().message())});
+      Entry waiting{record.spec, nullptr, {}, std::string(entry.status().message())};
+      waiting.waiting = !hopeless;
+      waiting.recover_id = recover_id;
+      waiting.next_attempt = absl::Now() + WaitingRetryDelay(0);
+      entries_.emplace(record.spec.name, std::move(waiting));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -178,6 +193,8 @@ nlohmann::json Daemon::Handle(const nlohmann::json& request) {
     reply = List();
   } else if (op == "status") {
     reply = Status(request);
+  } else if (op == "set") {
+    reply = Set(request);
   } else {
     reply = Invalid(absl::StrCat("unknown request '", op, "'"));
   }
@@ -282,13 +299,112 @@ absl::StatusOr<nlohmann::json> Daemon::Detach(const nlohmann::json& request) {
 
 nlohmann::json Daemon::EntrySummary(const Entry& entry, bool detail) const {
   if (entry.volume != nullptr) return detail ? entry.volume->Status() : entry.volume->Summary();
-  return {{"name", entry.spec.name},
-          {"url", entry.spec.url},
-          {"device", ""},
-          {"state", "failed"},
-          {"error", entry.error},
-          {"persist", entry.spec.persist},
-          {"transport", std::string(TransportChoiceName(entry.spec.transport))}};
+  nlohmann::json out = {{"name", entry.spec.name},
+                        {"url", entry.spec.url},
+                        {"device", ""},
+                        {"state", entry.waiting ? "waiting" : "failed"},
+                        {"error", entry.error},
+                        {"persist", entry.spec.persist},
+                        {"transport", std::string(TransportChoiceName(entry.spec.transport))}};
+  if (entry.waiting) {
+    out["attempts"] = entry.attempts + 1;
+    out["next_attempt_seconds"] =
+        std::max<int64_t>(0, absl::ToInt64Seconds(entry.next_attempt - absl::Now()));
+  }
+  return out;
+}
+
+absl::StatusOr<nlohmann::json> Daemon::Set(const nlohmann::json& request) {
+  std::string key, name, value;
+  for (absl::Status s : {ReadString(request, "volume", key), ReadString(request, "key", name),
+                         ReadString(request, "value", value)}) {
+    if (!s.ok()) return Invalid(std::string(s.message()));
+  }
+  if (name != "replacement-timeout") {
+    return Invalid(absl::StrCat("cannot set '", name,
+                                "': the setting a live volume takes is replacement-timeout"));
+  }
+  uint32_t seconds = 0;
+  if (!absl::SimpleAtoi(value, &seconds)) {
+    return Invalid(absl::StrCat("replacement-timeout takes whole seconds, not '", value, "'"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = FindLocked(key);
+  if (it == entries_.end()) {
+    return absl::NotFoundError(absl::StrCat("no volume '", key, "' is attached (see isergw list)"));
+  }
+  Entry& entry = it->second;
+  VolumeSpec changed = entry.spec;
+  changed.replacement_timeout_s = seconds;
+  if (absl::Status s = ValidateVolumeSpec(changed); !s.ok()) return s;
+  if (entry.volume != nullptr) {
+    if (absl::Status s = entry.volume->SetReplacementTimeout(seconds); !s.ok()) return s;
+  }
+  entry.spec = std::move(changed);
+  nlohmann::json reply = {{"name", entry.spec.name}, {"replacement_timeout_seconds", seconds}};
+  if (absl::Status s = SaveLocked(); !s.ok()) {
+    LOG(ERROR) << s;
+    reply["warning"] = absl::StrCat("not recorded for restarts: ", s.message());
+  }
+  LOG(INFO) << entry.spec.name << ": replacement timeout now " << seconds << " s";
+  return reply;
+}
+
+void Daemon::RetryWaitingLocked(absl::Time now) {
+  for (auto& [name, entry] : entries_) {
+    if (!entry.waiting || entry.attempt_running || now < entry.next_attempt) continue;
+    std::optional<uint32_t> recover_id = entry.recover_id;
+    if (recover_id.has_value() && !DeviceExists(*recover_id)) recover_id.reset();
+    entry.attempt_running = StartWorker([this, name = name, spec = entry.spec, recover_id] {
+      RetryWaiting(name, spec, recover_id);
+    });
+  }
+}
+
+void Daemon::RetryWaiting(std::string name, VolumeSpec spec, std::optional<uint32_t> recover_id) {
+  auto attached = AttachEntry(spec, recover_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || !it->second.waiting) {
+    // Detached while we tried: undo.
+    if (attached.ok()) {
+      RemoveDeviceLinks(attached->links);
+      (void)attached->volume->Detach();
+    }
+    return;
+  }
+  Entry& entry = it->second;
+  entry.attempt_running = false;
+  if (!attached.ok()) {
+    ++entry.attempts;
+    entry.error = std::string(attached.status().message());
+    entry.next_attempt = absl::Now() + WaitingRetryDelay(entry.attempts);
+    LOG_EVERY_N(WARNING, 10) << name << ": still waiting (attempt " << entry.attempts
+                             << "): " << entry.error;
+    return;
+  }
+  LOG(INFO) << name << ": " << (recover_id ? "took over " : "attached ")
+            << attached->volume->device_path() << " after " << entry.attempts + 1 << " attempts";
+  attached->spec = entry.spec;  // a `set` meanwhile
+  if (attached->spec.replacement_timeout_s != spec.replacement_timeout_s) {
+    (void)attached->volume->SetReplacementTimeout(attached->spec.replacement_timeout_s);
+  }
+  entry = std::move(*attached);
+  if (absl::Status s = SaveLocked(); !s.ok()) LOG(ERROR) << s;
+}
+
+bool Daemon::StartWorker(std::function<void()> work) {
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    if (workers_ >= kMaxWorkers) return false;
+    ++workers_;
+  }
+  std::thread([this, work = std::move(work)] {
+    work();
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    if (--workers_ == 0) workers_done_.notify_all();
+  }).detach();
+  return true;
 }
 
 nlohmann::json Daemon::List() {
@@ -338,8 +454,9 @@ void Daemon::SampleAndWatch() {
     if (entry.volume == nullptr) continue;
     pollfd p{entry.volume->failure_fd(), POLLIN, 0};
     if (p.fd >= 0 && poll(&p, 1, 0) == 1) {
-      // A queue's backend gave up (issue: no reconnect yet). Stop the device
-      // so I/O fails instead of hanging; keep the record for `list`.
+      // A queue's backend gave up for good (a different LUN answered after
+      // a reconnect, a file vanished). Stop the device so nothing more is
+      // written; keep the record for `list`.
       entry.error = std::string(entry.volume->failure().message());
       LOG(ERROR) << name << ": failed: " << entry.error << "; stopping "
                  << entry.volume->device_path();
@@ -355,6 +472,7 @@ void Daemon::SampleAndWatch() {
   if (changed) {
     if (absl::Status s = SaveLocked(); !s.ok()) LOG(ERROR) << s;
   }
+  RetryWaitingLocked(now);
   if (!options_.metrics_file.empty()) {
     if (absl::Status s = WriteFileAtomically(options_.metrics_file, metrics); !s.ok()) {
       LOG_EVERY_N(WARNING, 60) << s;
@@ -406,22 +524,12 @@ absl::Status Daemon::Run(int signal_fd) {
     }
     if (!(fds[1].revents & POLLIN)) continue;
     for (int fd = listener_->Accept(); fd >= 0; fd = listener_->Accept()) {
-      {
-        std::lock_guard<std::mutex> lock(workers_mu_);
-        if (workers_ >= kMaxWorkers) {
-          (void)WriteLine(fd, ErrorReply(absl::ResourceExhaustedError(
-                                             "the daemon is busy with other requests: try again"))
-                                  .dump());
-          close(fd);
-          continue;
-        }
-        ++workers_;
+      if (!StartWorker([this, fd] { ServeConnection(fd); })) {
+        (void)WriteLine(fd, ErrorReply(absl::ResourceExhaustedError(
+                                           "the daemon is busy with other requests: try again"))
+                                .dump());
+        close(fd);
       }
-      std::thread([this, fd] {
-        ServeConnection(fd);
-        std::lock_guard<std::mutex> lock(workers_mu_);
-        if (--workers_ == 0) workers_done_.notify_all();
-      }).detach();
     }
   }
 }

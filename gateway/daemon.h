@@ -14,10 +14,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,9 +62,16 @@ class Daemon {
  private:
   struct Entry {
     VolumeSpec spec;
-    std::unique_ptr<Volume> volume;  // null once failed
+    std::unique_ptr<Volume> volume;  // null while waiting, or once failed
     std::vector<DeviceLink> links;
-    std::string error;  // why it failed
+    std::string error;  // why it failed, or why the last attempt did
+    // Waiting: a volume that could not come back at start-up (the target
+    // not up yet, boot order) is tried again with backoff until it attaches.
+    bool waiting = false;
+    bool attempt_running = false;
+    int attempts = 0;
+    absl::Time next_attempt;
+    std::optional<uint32_t> recover_id;  // its device, if still there
   };
 
   explicit Daemon(const DaemonOptions& options);
@@ -71,6 +80,12 @@ class Daemon {
   absl::StatusOr<nlohmann::json> Detach(const nlohmann::json& request);
   nlohmann::json List();
   absl::StatusOr<nlohmann::json> Status(const nlohmann::json& request);
+  absl::StatusOr<nlohmann::json> Set(const nlohmann::json& request);
+  // Starts the attempts of waiting entries that are due; mu_ held.
+  void RetryWaitingLocked(absl::Time now);
+  void RetryWaiting(std::string name, VolumeSpec spec, std::optional<uint32_t> recover_id);
+  // Runs `work` on a thread of its own, counted like a request's.
+  bool StartWorker(std::function<void()> work);
   // Creates the volume's device and links; the entry is not yet in the table.
   absl::StatusOr<Entry> AttachEntry(const VolumeSpec& spec, std::optional<uint32_t> recover_id);
   // The entry named `key` (a name or /dev/ublkbN); mu_ held.

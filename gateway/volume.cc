@@ -13,6 +13,16 @@
 namespace isergw::gateway {
 namespace {
 
+absl::StatusOr<PathOptions> PathOptionsFor(const VolumeSpec& spec) {
+  PathOptions paths;
+  auto portals = ParsePortalList(spec.portals);
+  if (!portals.ok()) return portals.status();
+  paths.more_portals = std::move(*portals);
+  paths.spread_queues = spec.spread_portals;
+  paths.replacement_timeout = absl::Seconds(spec.replacement_timeout_s);
+  return paths;
+}
+
 struct OpenedBackend {
   std::unique_ptr<ublk::Backend> backend;
   IscsiBackend* iscsi = nullptr;
@@ -23,7 +33,9 @@ absl::StatusOr<OpenedBackend> OpenIscsi(const VolumeSpec& spec, const iscsi::Par
                                         iscsi::TransportKind kind, const VolumeEnvironment& env) {
   auto options = LoginOptionsFor(spec, url, kind, env.config_dir);
   if (!options.ok()) return options.status();
-  auto lun = IscsiBackend::Open(std::move(*options), url.lun);
+  auto paths = PathOptionsFor(spec);
+  if (!paths.ok()) return paths.status();
+  auto lun = IscsiBackend::Open(std::move(*options), url.lun, *paths);
   if (!lun.ok()) return lun.status();
   OpenedBackend opened;
   opened.iscsi = lun->get();
@@ -176,9 +188,58 @@ absl::Status Volume::failure() const {
 
 absl::Status Volume::Detach() {
   if (device_ == nullptr) return absl::OkStatus();
+  // I/O queued for a lost session fails now rather than holding up the
+  // device's deletion until the replacement timeout.
+  if (iscsi_ != nullptr) iscsi_->recovery().give_up.store(true, std::memory_order_relaxed);
   absl::Status stopped = device_->Stop();
   device_.reset();
   return stopped;
+}
+
+absl::Status Volume::SetReplacementTimeout(uint32_t seconds) {
+  if (iscsi_ == nullptr) {
+    return iscsi::WithFailure(
+        absl::InvalidArgumentError("replacement-timeout applies to iSCSI volumes only"),
+        iscsi::FailureKind::kInvalidArgument);
+  }
+  VolumeSpec changed = spec_;
+  changed.replacement_timeout_s = seconds;
+  if (absl::Status s = ValidateVolumeSpec(changed); !s.ok()) return s;
+  spec_ = std::move(changed);
+  iscsi_->recovery().set_replacement_timeout(absl::Seconds(seconds));
+  return absl::OkStatus();
+}
+
+nlohmann::json Volume::Recovery() const {
+  if (iscsi_ == nullptr) return nullptr;
+  const absl::Duration timeout = iscsi_->recovery().replacement_timeout();
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  uint64_t reconnects = 0, reissued = 0, failed = 0;
+  int64_t outage_ms = 0;
+  bool stopped = false;
+  std::string last_error;
+  for (const QueueSessionInfo& s : iscsi_->sessions()) {
+    const PublishedSessionCounters& c = *s.counters;
+    reconnects += c.reconnects.load(std::memory_order_relaxed);
+    reissued += c.reissued.load(std::memory_order_relaxed);
+    failed += c.failed_while_down.load(std::memory_order_relaxed);
+    const int64_t since = c.outage_since_unix_ms.load(std::memory_order_relaxed);
+    if (since != 0) outage_ms = std::max(outage_ms, now_ms - since);
+    stopped |= static_cast<PathState>(c.path_state.load()) == PathState::kStopped;
+    if (!s.last_error.empty()) last_error = s.last_error;
+  }
+  const char* state = stopped                                    ? "stopped"
+                      : outage_ms == 0                           ? "live"
+                      : absl::Milliseconds(outage_ms) >= timeout ? "failing"
+                                                                 : "reconnecting";
+  return {{"state", state},
+          {"replacement_timeout_seconds", absl::ToInt64Seconds(timeout)},
+          {"outage_seconds", outage_ms / 1000.0},
+          {"reconnects", reconnects},
+          {"reissued", reissued},
+          {"failed_while_down", failed},
+          {"portals", FormatPortalList(iscsi_->portals())},
+          {"last_error", last_error}};
 }
 
 void Volume::Sample(absl::Time now) {
@@ -197,6 +258,7 @@ nlohmann::json Volume::Summary() const {
       {"state", device_ != nullptr ? "attached" : "detached"},
       {"size_bytes", geometry().capacity_bytes},
       {"persist", spec_.persist},
+      {"path", iscsi_ != nullptr ? Recovery()["state"] : nlohmann::json("local")},
       {"read_iops", static_cast<uint64_t>(rates.read_iops + 0.5)},
       {"write_iops", static_cast<uint64_t>(rates.write_iops + 0.5)},
       {"read_bytes_per_second", static_cast<uint64_t>(rates.read_bps)},
@@ -230,7 +292,6 @@ nlohmann::json Volume::Status() const {
                      {"bytes_written", total.bytes_written},
                      {"errors", total.errors},
                      {"in_flight", total.in_flight},
-                     {"reconnects", 0},
                      {"latency_p50_us", total.LatencyPercentileUs(0.50)},
                      {"latency_p90_us", total.LatencyPercentileUs(0.90)},
                      {"latency_p99_us", total.LatencyPercentileUs(0.99)},
@@ -251,10 +312,15 @@ nlohmann::json Volume::Status() const {
                       : "none";
     nlohmann::json sessions = nlohmann::json::array();
     for (const QueueSessionInfo& s : iscsi_->sessions()) {
-      nlohmann::json session = {{"queue", s.queue_id},
-                                {"isid", Isid(s.isid)},
-                                {"tsih", s.tsih},
-                                {"parameters", ParamsJson(s.params)}};
+      nlohmann::json session = {
+          {"queue", s.queue_id},
+          {"isid", Isid(s.isid)},
+          {"tsih", s.tsih},
+          {"portal", s.portal},
+          {"state", std::string(PathStateName(static_cast<PathState>(
+                        s.counters->path_state.load(std::memory_order_relaxed))))},
+          {"last_error", s.last_error},
+          {"parameters", ParamsJson(s.params)}};
       if (s.counters != nullptr) {
         const PublishedSessionCounters& c = *s.counters;
         session["counters"] = {
@@ -265,11 +331,14 @@ nlohmann::json Volume::Status() const {
             {"rejects", c.rejects.load(std::memory_order_relaxed)},
             {"aborts", c.aborts.load(std::memory_order_relaxed)},
             {"lun_resets", c.lun_resets.load(std::memory_order_relaxed)},
-            {"protocol_errors", c.protocol_errors.load(std::memory_order_relaxed)}};
+            {"protocol_errors", c.protocol_errors.load(std::memory_order_relaxed)},
+            {"reconnects", c.reconnects.load(std::memory_order_relaxed)},
+            {"reissued", c.reissued.load(std::memory_order_relaxed)}};
       }
       sessions.push_back(std::move(session));
     }
     out["sessions"] = std::move(sessions);
+    out["recovery"] = Recovery();
   }
   return out;
 }
@@ -292,7 +361,13 @@ std::string Volume::Prometheus() const {
   counter("read_bytes_total", "Bytes read.", s.bytes_read);
   counter("written_bytes_total", "Bytes written.", s.bytes_written);
   counter("errors_total", "Requests failed.", s.errors);
-  counter("reconnects_total", "Sessions re-established.", 0);
+  uint64_t reconnects = 0;
+  if (iscsi_ != nullptr) {
+    for (const QueueSessionInfo& q : iscsi_->sessions()) {
+      reconnects += q.counters->reconnects.load(std::memory_order_relaxed);
+    }
+  }
+  counter("reconnects_total", "Sessions re-established.", reconnects);
   absl::StrAppend(&out, "# HELP isergw_in_flight Requests being served.\n",
                   "# TYPE isergw_in_flight gauge\nisergw_in_flight", labels, " ", s.in_flight,
                   "\n");

@@ -54,6 +54,13 @@ class Volume {
   absl::Status Detach();
   bool attached() const { return device_ != nullptr; }
 
+  // `isergw set NAME replacement-timeout=S`: for the volume's queues now,
+  // and in spec() for restarts.
+  absl::Status SetReplacementTimeout(uint32_t seconds);
+  // The path's recovery state for `status`: live, reconnecting, failing
+  // (past the replacement timeout) or stopped; null for local backends.
+  nlohmann::json Recovery() const;
+
   // Takes a stats sample; `list` shows the rates between the last two.
   void Sample(absl::Time now);
   // One line of `list`: device, name, URL, transport, state, size, live

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/json_fields.h"
+#include "gateway/path_recovery.h"
 #include "iser_client/config/digest_option.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
@@ -103,6 +104,16 @@ absl::Status ValidateVolumeSpec(const VolumeSpec& spec) {
       }
     }
   }
+  if (spec.replacement_timeout_s > kMaxReplacementTimeoutSeconds) {
+    return Invalid(absl::StrCat("--replacement-timeout must be 0 to ",
+                                kMaxReplacementTimeoutSeconds, " seconds, not ",
+                                spec.replacement_timeout_s));
+  }
+  if (!spec.portals.empty() || spec.spread_portals) {
+    if (!url->IsIscsi()) return Invalid("--portals applies to iscsi:// and iser:// URLs only");
+    auto portals = ParsePortalList(spec.portals);
+    if (!portals.ok()) return Invalid(absl::StrCat("--portals: ", portals.status().message()));
+  }
   if (absl::Status s = ValidateDigest(spec.header_digest, "header digest"); !s.ok()) return s;
   if (absl::Status s = ValidateDigest(spec.data_digest, "data digest"); !s.ok()) return s;
   return absl::OkStatus();
@@ -145,6 +156,9 @@ nlohmann::json VolumeSpecToJson(const VolumeSpec& spec) {
       {"block_size", spec.block_size},
       {"strict_rdma", spec.strict_rdma},
       {"busy_poll", spec.busy_poll},
+      {"replacement_timeout_s", spec.replacement_timeout_s},
+      {"portals", spec.portals},
+      {"spread_portals", spec.spread_portals},
   };
 }
 
@@ -165,6 +179,9 @@ absl::StatusOr<VolumeSpec> VolumeSpecFromJson(const nlohmann::json& json) {
            ReadUnsigned(json, "block_size", spec.block_size),
            ReadBool(json, "strict_rdma", spec.strict_rdma),
            ReadBool(json, "busy_poll", spec.busy_poll),
+           ReadUnsigned(json, "replacement_timeout_s", spec.replacement_timeout_s),
+           ReadString(json, "portals", spec.portals),
+           ReadBool(json, "spread_portals", spec.spread_portals),
        }) {
     if (!s.ok()) return Invalid(std::string(s.message()));
   }

@@ -37,6 +37,15 @@ struct VolumeSpec {
   // iser:// only (see --strict-rdma and --busy-poll).
   bool strict_rdma = false;
   bool busy_poll = false;
+  // iSCSI only: how long I/O waits for a lost session to come back before
+  // it fails with EIO (open-iscsi's replacement_timeout); `isergw set`
+  // changes it live.
+  uint32_t replacement_timeout_s = 120;
+  // iSCSI only: more portals of the same target ("HOST[:PORT],..."), tried
+  // in turn when one is down; with spread_portals queues start at
+  // different ones.
+  std::string portals;
+  bool spread_portals = false;
 };
 
 // Names: 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-'; they

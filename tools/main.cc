@@ -22,7 +22,8 @@ constexpr char kUsage[] =
     "  bench URL [--rw R] [--bs B] [--qd N] [--seconds S] [--json]\n"
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
     "  attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto]\n"
-    "         [--persist] [--chap NAME | --chap-file PATH]\n"
+    "         [--persist] [--chap NAME | --chap-file PATH] [--replacement-timeout S]\n"
+    "         [--portals HOST[:PORT],...] [--spread-portals]\n"
     "                                attach a LUN, file:///PATH or mem://SIZE through the daemon;\n"
     "                                prints /dev/ublkbN once it takes I/O\n"
     "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"
@@ -34,6 +35,8 @@ constexpr char kUsage[] =
     "  list [--json]                 the daemon's volumes with live IOPS and latency\n"
     "  status [DEVICE|NAME] [--json | --prometheus]\n"
     "                                sessions, parameters and counters of volumes\n"
+    "  set DEVICE|NAME replacement-timeout=S\n"
+    "                                change how long I/O waits for a lost session, live\n"
     "  daemon [--socket PATH] [--state-dir DIR] [--config-dir DIR] [--metrics-file PATH]\n"
     "                                hold attached volumes (systemd: isergw.service)\n"
     "  doctor [PORTAL_OR_URL] [--json]\n"
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   if (verb == "detach") return isergw::cli::RunDetach(args);
   if (verb == "list") return isergw::cli::RunList(args);
   if (verb == "status") return isergw::cli::RunStatus(args);
+  if (verb == "set") return isergw::cli::RunSet(args);
   if (verb == "doctor") return isergw::cli::RunDoctor(args);
   if (verb == "help") {
     printf("%s\n", kUsage);

@@ -18,6 +18,12 @@ DEFINE_string(chap, "",
               "absolute path (mode 0600; the file is recorded, never the secret)");
 DEFINE_bool(force, false, "detach: even while the device is mounted or open");
 DEFINE_bool(prometheus, false, "status: print the counters in Prometheus text format");
+DEFINE_uint32(replacement_timeout, 120,
+              "attach: seconds I/O waits for a lost session to come back before it fails with "
+              "EIO (reconnecting goes on); 0: fail at once");
+DEFINE_string(portals, "",
+              "attach: more portals of the target, HOST[:PORT],... tried in turn when one is down");
+DEFINE_bool(spread_portals, false, "attach: queues start at different --portals");
 
 namespace isergw::cli {
 

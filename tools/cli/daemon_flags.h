@@ -16,6 +16,9 @@ DECLARE_bool(persist);
 DECLARE_string(chap);
 DECLARE_bool(force);
 DECLARE_bool(prometheus);
+DECLARE_uint32(replacement_timeout);
+DECLARE_string(portals);
+DECLARE_bool(spread_portals);
 
 namespace isergw::cli {
 

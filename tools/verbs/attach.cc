@@ -36,7 +36,8 @@ namespace {
 
 constexpr char kAttachUsage[] =
     "usage: isergw attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto] "
-    "[--persist] [--chap NAME | --chap-file PATH]\n"
+    "[--persist] [--chap NAME | --chap-file PATH] [--replacement-timeout S] "
+    "[--portals HOST[:PORT],...] [--spread-portals]\n"
     "       isergw attach --foreground [--queues N] [--depth N] [--block_size B] "
     "[--recover /dev/ublkbN] URL";
 
@@ -88,6 +89,9 @@ int AttachThroughDaemon(const std::string& url) {
   spec.block_size = static_cast<uint32_t>(FLAGS_block_size);
   spec.strict_rdma = FLAGS_strict_rdma;
   spec.busy_poll = FLAGS_busy_poll;
+  spec.replacement_timeout_s = FLAGS_replacement_timeout;
+  spec.portals = FLAGS_portals;
+  spec.spread_portals = FLAGS_spread_portals;
   auto transport = gateway::ParseTransportChoice(FLAGS_transport);
   if (!transport.ok()) return Fail(transport.status());
   spec.transport = *transport;

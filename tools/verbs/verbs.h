@@ -18,6 +18,7 @@ int RunDaemon(const std::vector<std::string>& args);
 int RunDetach(const std::vector<std::string>& args);
 int RunList(const std::vector<std::string>& args);
 int RunStatus(const std::vector<std::string>& args);
+int RunSet(const std::vector<std::string>& args);
 // attach --frontend nbd (and auto without ublk): in export.cc.
 bool AttachGoesToNbd();
 int RunAttachNbd(const std::vector<std::string>& args);

@@ -2,6 +2,7 @@
 //   isergw detach DEVICE|NAME [--force]
 //   isergw list [--json]
 //   isergw status [DEVICE|NAME] [--json | --prometheus]
+//   isergw set DEVICE|NAME replacement-timeout=SECONDS
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -65,6 +66,20 @@ void PrintVolumeDetail(const nlohmann::json& v) {
   printf("  state:      %s%s\n", Field<std::string>(v, "state", "").c_str(),
          v.contains("error") ? absl::StrCat(": ", Field<std::string>(v, "error", "")).c_str() : "");
   if (Field<std::string>(v, "state", "") != "attached") return;
+  if (v.contains("recovery") && v["recovery"].is_object()) {
+    const nlohmann::json& r = v["recovery"];
+    printf(
+        "  path:       %s, replacement timeout %llds, %llu reconnects, %llu reissued, %llu failed"
+        " while down%s\n",
+        r.value("state", "").c_str(),
+        static_cast<long long>(r.value("replacement_timeout_seconds", 0ll)),
+        static_cast<unsigned long long>(r.value("reconnects", 0ull)),
+        static_cast<unsigned long long>(r.value("reissued", 0ull)),
+        static_cast<unsigned long long>(r.value("failed_while_down", 0ull)),
+        r.value("last_error", "").empty()
+            ? ""
+            : absl::StrCat("; last error: ", r.value("last_error", "")).c_str());
+  }
   printf("  transport:  %s\n", Field<std::string>(v, "transport", "").c_str());
   printf("  size:       %s, %u-byte blocks\n",
          HumanBytes(Field<uint64_t>(v, "size_bytes", 0)).c_str(),
@@ -82,11 +97,13 @@ void PrintVolumeDetail(const nlohmann::json& v) {
     for (const nlohmann::json& s : v["sessions"]) {
       const nlohmann::json& p = s["parameters"];
       printf(
-          "  session:    queue %u isid %s tsih %u: digests %s/%s, burst %u/%u, segment %u/%u%s\n",
-          s.value("queue", 0u), s.value("isid", "").c_str(), s.value("tsih", 0u),
-          p.value("header_digest", "").c_str(), p.value("data_digest", "").c_str(),
-          p.value("first_burst_length", 0u), p.value("max_burst_length", 0u),
-          p.value("max_send_data_segment_length", 0u), p.value("max_recv_data_segment_length", 0u),
+          "  session:    queue %u %s %s isid %s tsih %u: digests %s/%s, burst %u/%u, segment "
+          "%u/%u%s\n",
+          s.value("queue", 0u), s.value("state", "").c_str(), s.value("portal", "").c_str(),
+          s.value("isid", "").c_str(), s.value("tsih", 0u), p.value("header_digest", "").c_str(),
+          p.value("data_digest", "").c_str(), p.value("first_burst_length", 0u),
+          p.value("max_burst_length", 0u), p.value("max_send_data_segment_length", 0u),
+          p.value("max_recv_data_segment_length", 0u),
           p.value("rdma_extensions", false) ? ", RDMA extensions" : "");
       if (s.contains("counters")) {
         const nlohmann::json& c = s["counters"];
@@ -120,10 +137,9 @@ void PrintVolumeDetail(const nlohmann::json& v) {
          HumanLatency(c.value("latency_p50_us", 0ull)).c_str(),
          HumanLatency(c.value("latency_p99_us", 0ull)).c_str(),
          HumanLatency(c.value("latency_p999_us", 0ull)).c_str());
-  printf("  errors:     %llu, in flight %llu, reconnects %llu\n",
+  printf("  errors:     %llu, in flight %llu\n",
          static_cast<unsigned long long>(c.value("errors", 0ull)),
-         static_cast<unsigned long long>(c.value("in_flight", 0ull)),
-         static_cast<unsigned long long>(c.value("reconnects", 0ull)));
+         static_cast<unsigned long long>(c.value("in_flight", 0ull)));
 }
 
 }  // namespace
@@ -154,14 +170,14 @@ int RunList(const std::vector<std::string>& args) {
     printf("no volumes attached\n");
     return 0;
   }
-  printf("%-13s %-20s %-9s %-9s %10s %9s %9s %8s  %s\n", "DEVICE", "NAME", "TRANSPORT", "STATE",
-         "SIZE", "READ/S", "WRITE/S", "P99", "URL");
+  printf("%-13s %-20s %-9s %-9s %-12s %10s %9s %9s %8s  %s\n", "DEVICE", "NAME", "TRANSPORT",
+         "STATE", "PATH", "SIZE", "READ/S", "WRITE/S", "P99", "URL");
   for (const nlohmann::json& v : volumes) {
     const std::string device = Field<std::string>(v, "device", "");
-    printf("%-13s %-20s %-9s %-9s %10s %9s %9s %8s  %s\n", device.empty() ? "-" : device.c_str(),
-           Field<std::string>(v, "name", "").c_str(),
+    printf("%-13s %-20s %-9s %-9s %-12s %10s %9s %9s %8s  %s\n",
+           device.empty() ? "-" : device.c_str(), Field<std::string>(v, "name", "").c_str(),
            Field<std::string>(v, "transport", "").c_str(),
-           Field<std::string>(v, "state", "").c_str(),
+           Field<std::string>(v, "state", "").c_str(), Field<std::string>(v, "path", "-").c_str(),
            HumanBytes(Field<uint64_t>(v, "size_bytes", 0)).c_str(),
            HumanCount(Field<uint64_t>(v, "read_iops", 0)).c_str(),
            HumanCount(Field<uint64_t>(v, "write_iops", 0)).c_str(),
@@ -187,6 +203,24 @@ int RunStatus(const std::vector<std::string>& args) {
     return 0;
   }
   for (const nlohmann::json& v : (*reply)["volumes"]) PrintVolumeDetail(v);
+  return 0;
+}
+
+int RunSet(const std::vector<std::string>& args) {
+  constexpr char kSetUsage[] = "usage: isergw set DEVICE|NAME replacement-timeout=SECONDS";
+  if (args.size() != 2) return Usage(kSetUsage);
+  const size_t eq = args[1].find('=');
+  if (eq == std::string::npos) return Usage(kSetUsage);
+  const nlohmann::json request = {{"op", "set"},
+                                  {"volume", args[0]},
+                                  {"key", args[1].substr(0, eq)},
+                                  {"value", args[1].substr(eq + 1)}};
+  auto reply = gateway::CallDaemon(ControlSocketPath(), request, kQueryTimeout);
+  if (!reply.ok()) return ReportFailure(reply.status());
+  if (FLAGS_json) {
+    reply->erase("ok");
+    PrintJson(*reply);
+  }
   return 0;
 }
 

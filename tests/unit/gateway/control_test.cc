@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gateway/control_protocol.h"
 #include "gateway/control_socket.h"
 #include "gateway/daemon.h"
@@ -242,7 +243,7 @@ TEST_F(DaemonTest, RefusedAttachesLeaveNothingBehind) {
   EXPECT_EQ(text.find("topsecret"), std::string::npos);
 }
 
-TEST_F(DaemonTest, RecordedVolumesThatCannotComeBackAreListedAsFailed) {
+TEST_F(DaemonTest, RecordedVolumesThatCannotComeBackWaitAndAreTriedAgain) {
   // A persistent volume from an earlier boot whose backing file is gone.
   DaemonState state;
   state.boot_id = "another-boot";
@@ -263,13 +264,53 @@ TEST_F(DaemonTest, RecordedVolumesThatCannotComeBackAreListedAsFailed) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ((*list)["volumes"].size(), 1u) << list->dump();
   EXPECT_EQ((*list)["volumes"][0]["name"], "gone");
-  EXPECT_EQ((*list)["volumes"][0]["state"], "failed");
+  // Its backing store may appear later (boot order): it waits, and the
+  // daemon keeps trying.
+  EXPECT_EQ((*list)["volumes"][0]["state"], "waiting");
+  EXPECT_EQ((*list)["volumes"][0]["attempts"], 1);
   EXPECT_NE((*list)["volumes"][0]["error"].get<std::string>().find("/nonexistent/disk.img"),
             std::string::npos);
+  // `set` takes effect on a waiting volume too, and is recorded.
+  auto set =
+      Call({{"op", "set"}, {"volume", "gone"}, {"key", "replacement-timeout"}, {"value", "30"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(State().volumes[0].spec.replacement_timeout_s, 30u);
+  auto too_long =
+      Call({{"op", "set"}, {"volume", "gone"}, {"key", "replacement-timeout"}, {"value", "86401"}});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.status().message().find("0 to 86400"), absl::string_view::npos)
+      << too_long.status();
+  EXPECT_EQ(State().volumes[0].spec.replacement_timeout_s, 30u);
+  absl::SleepFor(absl::Seconds(3.5));
+  list = Call({{"op", "list"}});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)["volumes"][0]["state"], "waiting");
+  EXPECT_GE((*list)["volumes"][0]["attempts"], 2) << list->dump();
   // Kept for the next start (it is persistent), until detached.
   EXPECT_EQ(State().volumes.size(), 1u);
   auto detached = Call({{"op", "detach"}, {"volume", "gone"}});
   ASSERT_TRUE(detached.ok()) << detached.status();
+  EXPECT_TRUE(State().volumes.empty());
+  Stop();
+}
+
+TEST_F(DaemonTest, SetRefusesUnknownVolumesKeysAndValuesAndChangesNothing) {
+  StartServing();
+  auto unknown =
+      Call({{"op", "set"}, {"volume", "nope"}, {"key", "replacement-timeout"}, {"value", "30"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(iscsi::ExitCodeFor(unknown.status()), iscsi::ExitCode::kNoObjectsFound);
+  EXPECT_NE(unknown.status().message().find("no volume 'nope'"), absl::string_view::npos);
+  auto key = Call({{"op", "set"}, {"volume", "nope"}, {"key", "queue-depth"}, {"value", "3"}});
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.status().message().find("cannot set 'queue-depth'"), absl::string_view::npos);
+  for (const char* value : {"-1", "ten", "", "1.5"}) {
+    auto bad =
+        Call({{"op", "set"}, {"volume", "nope"}, {"key", "replacement-timeout"}, {"value", value}});
+    ASSERT_FALSE(bad.ok()) << value;
+    EXPECT_EQ(iscsi::ExitCodeFor(bad.status()), iscsi::ExitCode::kInvalidArgument) << value;
+    EXPECT_NE(bad.status().message().find("whole seconds"), absl::string_view::npos);
+  }
   EXPECT_TRUE(State().volumes.empty());
   Stop();
 }

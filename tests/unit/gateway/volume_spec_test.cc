@@ -57,6 +57,35 @@ TEST(VolumeSpecTest, EachBadFieldIsNamed) {
   spec.url = "mem://64M";
   spec.transport = TransportChoice::kIser;
   EXPECT_NE(ValidateVolumeSpec(spec).message().find("--transport"), absl::string_view::npos);
+  spec = Valid();
+  spec.replacement_timeout_s = 86401;
+  EXPECT_NE(ValidateVolumeSpec(spec).message().find("--replacement-timeout"),
+            absl::string_view::npos);
+  spec = Valid();
+  spec.portals = "192.0.2.2:3260,,";
+  EXPECT_NE(ValidateVolumeSpec(spec).message().find("--portals"), absl::string_view::npos);
+  spec = Valid();
+  spec.url = "mem://64M";
+  spec.portals = "192.0.2.2";
+  EXPECT_NE(ValidateVolumeSpec(spec).message().find("--portals applies"), absl::string_view::npos);
+}
+
+TEST(VolumeSpecTest, RecoveryFieldsAreAcceptedAndKept) {
+  VolumeSpec spec = Valid();
+  spec.replacement_timeout_s = 0;
+  spec.portals = "192.0.2.2:3260,192.0.2.3";
+  spec.spread_portals = true;
+  EXPECT_TRUE(ValidateVolumeSpec(spec).ok());
+  auto back = VolumeSpecFromJson(VolumeSpecToJson(spec));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->replacement_timeout_s, 0u);
+  EXPECT_EQ(back->portals, spec.portals);
+  EXPECT_TRUE(back->spread_portals);
+  // Records from before these fields existed take the defaults.
+  auto old = VolumeSpecFromJson({{"name", "v"}, {"url", "mem://64M"}});
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->replacement_timeout_s, 120u);
+  EXPECT_TRUE(old->portals.empty());
 }
 
 TEST(VolumeSpecTest, AbsoluteChapPathsAreAccepted) {

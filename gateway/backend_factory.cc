@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackend(const iscsi::ParsedUr
             absl::InvalidArgumentError("an iSCSI backend needs login options"),
             iscsi::FailureKind::kInvalidArgument);
       }
-      auto lun = IscsiBackend::Open(*options.initiator, url.lun);
+      auto lun = IscsiBackend::Open(*options.initiator, url.lun, options.paths);
       if (!lun.ok()) return lun.status();
       return std::unique_ptr<ublk::Backend>(std::move(*lun));
     }

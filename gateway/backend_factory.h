@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "gateway/iscsi_backend.h"
 #include "iser_client/client/initiator.h"
 #include "iser_client/config/url.h"
 #include "ublk/backend.h"
@@ -18,6 +19,8 @@ struct BackendOptions {
   // iscsi:// and iser://: how to log in (names, CHAP, timeouts), as the CLI
   // resolved it from the URL, flags and credential files.
   std::optional<iscsi::InitiatorOptions> initiator;
+  // iscsi:// and iser://: more portals and the replacement timeout.
+  PathOptions paths;
 };
 
 // The backend a URL names: RAM, a local file or block device, or an iSCSI LUN

@@ -19,6 +19,7 @@
 #include "gateway/json_fields.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
+#include "ublk/control.h"
 #include "ublk/device.h"
 
 namespace isergw::gateway {
@@ -123,8 +124,17 @@ void Daemon::Restore(const DaemonState& state) {
     } else {
       // A bad record will not get better; anything else (the target not up
       // yet, no route, no such target or LUN yet) may, so it waits.
+      // A different LUN at the address (FailedPrecondition) is not waited for.
       const bool hopeless =
-          iscsi::GetFailureKind(entry.status()) == iscsi::FailureKind::kInvalidArgument;
+          iscsi::GetFailureKind(entry.status()) == iscsi::FailureKind::kInvalidArgument ||
+          entry.status().code() == absl::StatusCode::kFailedPrecondition;
+      if (hopeless && recover_id.has_value()) {
+        // Nobody will serve the old device: delete it, so its held I/O
+        // fails instead of waiting for good.
+        if (auto control = ublk::ControlDevice::Open(); control.ok()) {
+          (void)(*control)->DeleteDevice(*recover_id);
+        }
+      }
       LOG(ERROR) << record.spec.name << ": could not be "
                  << (recover_id ? "recovered: " : "attached again: ") << entry.status()
                  << (hopeless ? "" : "; trying again with backoff");
@@ -147,6 +157,11 @@ absl::StatusOr<Daemon::Entry> Daemon::AttachEntry(const VolumeSpec& spec,
   auto volume = Volume::Attach(spec, env, recover_id);
   if (!volume.ok()) return volume.status();
   Entry entry{spec, std::move(*volume), {}, ""};
+  if (const iscsi::LunInfo* lun = entry.volume->lun_info(); lun != nullptr) {
+    // Recorded, so that attaching again later refuses another LUN.
+    entry.spec.lun_serial = lun->serial;
+    entry.spec.lun_wwn = lun->wwn;
+  }
   auto url = iscsi::ParseUrl(spec.url);
   if (url.ok()) {
     const iscsi::LunInfo* lun = entry.volume->lun_info();

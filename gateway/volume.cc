@@ -37,6 +37,12 @@ absl::StatusOr<OpenedBackend> OpenIscsi(const VolumeSpec& spec, const iscsi::Par
   if (!paths.ok()) return paths.status();
   auto lun = IscsiBackend::Open(std::move(*options), url.lun, *paths);
   if (!lun.ok()) return lun.status();
+  const iscsi::LunInfo& info = (*lun)->lun_info();
+  if (absl::Status same = CheckSameLun({spec.lun_serial, spec.lun_wwn}, {info.serial, info.wwn},
+                                       iscsi::FormatPortal(url.host, url.port));
+      !same.ok()) {
+    return same;
+  }
   OpenedBackend opened;
   opened.iscsi = lun->get();
   opened.backend = std::move(*lun);

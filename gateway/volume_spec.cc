@@ -159,6 +159,8 @@ nlohmann::json VolumeSpecToJson(const VolumeSpec& spec) {
       {"replacement_timeout_s", spec.replacement_timeout_s},
       {"portals", spec.portals},
       {"spread_portals", spec.spread_portals},
+      {"lun_serial", spec.lun_serial},
+      {"lun_wwn", spec.lun_wwn},
   };
 }
 
@@ -182,6 +184,8 @@ absl::StatusOr<VolumeSpec> VolumeSpecFromJson(const nlohmann::json& json) {
            ReadUnsigned(json, "replacement_timeout_s", spec.replacement_timeout_s),
            ReadString(json, "portals", spec.portals),
            ReadBool(json, "spread_portals", spec.spread_portals),
+           ReadString(json, "lun_serial", spec.lun_serial),
+           ReadString(json, "lun_wwn", spec.lun_wwn),
        }) {
     if (!s.ok()) return Invalid(std::string(s.message()));
   }

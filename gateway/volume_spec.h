@@ -46,6 +46,11 @@ struct VolumeSpec {
   // different ones.
   std::string portals;
   bool spread_portals = false;
+  // iSCSI only: the identity of the LUN the volume was attached to (VPD
+  // 0x80, 0x83), recorded by the daemon. When set, attaching again (after a
+  // restart or reboot) refuses a LUN that is not this one.
+  std::string lun_serial;
+  std::string lun_wwn;
 };
 
 // Names: 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-'; they

@@ -110,7 +110,10 @@ IscsiBackend::IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info,
       geometry_(GeometryFor(info_)),
       spread_queues_(paths.spread_queues) {
   portals_.push_back(options_.endpoint);
-  portals_.insert(portals_.end(), paths.more_portals.begin(), paths.more_portals.end());
+  for (iscsi::Endpoint portal : paths.more_portals) {
+    if (portal.iface.empty()) portal.iface = options_.endpoint.iface;
+    portals_.push_back(std::move(portal));
+  }
   recovery_.set_replacement_timeout(paths.replacement_timeout);
 }
 
@@ -122,7 +125,10 @@ absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::Initiato
   // The first portal that logs in; a refusal (CHAP, no such target) is the
   // target's answer, not a dead portal, and ends the search.
   std::vector<iscsi::Endpoint> portals{options.endpoint};
-  portals.insert(portals.end(), paths.more_portals.begin(), paths.more_portals.end());
+  for (iscsi::Endpoint portal : paths.more_portals) {
+    if (portal.iface.empty()) portal.iface = options.endpoint.iface;
+    portals.push_back(std::move(portal));
+  }
   absl::Status first_error;
   for (const iscsi::Endpoint& portal : portals) {
     iscsi::InitiatorOptions attempt = options;
@@ -136,7 +142,7 @@ absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::Initiato
         return probe.status();
       }
       if (portals.size() > 1) {
-        LOG(WARNING) << "portal " << iscsi::FormatPortal(portal.host, portal.port)
+        LOG(WARNING) << "portal " << FormatPath(portal)
                      << " did not log in: " << probe.status().message();
       }
       continue;

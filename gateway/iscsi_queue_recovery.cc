@@ -118,9 +118,8 @@ void IscsiQueue::PathLost(const absl::Status& why) {
     attempt_ = 0;
     paths_.published->counters().outage_since_unix_ms.store(UnixMillis(),
                                                             std::memory_order_relaxed);
-    LOG(WARNING) << "queue " << context_.queue_id << ": session lost ("
-                 << iscsi::FormatPortal(portal().host, portal().port) << "): " << why.message()
-                 << "; reconnecting, I/O waits up to "
+    LOG(WARNING) << "queue " << context_.queue_id << ": session lost (" << FormatPath(portal())
+                 << "): " << why.message() << "; reconnecting, I/O waits up to "
                  << absl::FormatDuration(paths_.recovery->replacement_timeout());
   } else {
     ++attempt_;
@@ -189,8 +188,7 @@ void IscsiQueue::VerifyDone(const iscsi::ScsiResult& result) {
   } else if (auto ids = scsi::DecodeDeviceIdentification(data); ids.ok()) {
     verify_found_.wwn = ids->Wwn().value_or("");
   }
-  absl::Status same = CheckSameLun({info_.serial, info_.wwn}, verify_found_,
-                                   iscsi::FormatPortal(portal().host, portal().port));
+  absl::Status same = CheckSameLun({info_.serial, info_.wwn}, verify_found_, FormatPath(portal()));
   if (!same.ok()) return StopPath(same);
   PathRestored();
 }
@@ -214,9 +212,9 @@ void IscsiQueue::PathRestored() {
   std::sort(reissue_order_.begin(), reissue_order_.end(),
             [&](uint16_t a, uint16_t b) { return slots_[a].sequence < slots_[b].sequence; });
   LOG(WARNING) << "queue " << context_.queue_id << ": session re-established to "
-               << iscsi::FormatPortal(portal().host, portal().port) << " (TSIH " << session_->tsih()
-               << ") after " << absl::FormatDuration(absl::Nanoseconds(now - outage_since_ns_))
-               << "; reissuing " << reissue_order_.size() << " requests";
+               << FormatPath(portal()) << " (TSIH " << session_->tsih() << ") after "
+               << absl::FormatDuration(absl::Nanoseconds(now - outage_since_ns_)) << "; reissuing "
+               << reissue_order_.size() << " requests";
   outage_since_ns_ = 0;
   counters.reissued.fetch_add(reissue_order_.size(), std::memory_order_relaxed);
   for (uint16_t tag : reissue_order_) {
@@ -261,8 +259,7 @@ void IscsiQueue::FailParked(int32_t result) {
 }
 
 void IscsiQueue::PublishSession() {
-  paths_.published->SetSession(session_->isid(), session_->tsih(),
-                               iscsi::FormatPortal(portal().host, portal().port),
+  paths_.published->SetSession(session_->isid(), session_->tsih(), FormatPath(portal()),
                                session_->params());
   paths_.published->counters().path_state.store(static_cast<uint8_t>(state_),
                                                 std::memory_order_relaxed);

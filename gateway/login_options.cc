@@ -18,7 +18,7 @@ absl::StatusOr<iscsi::InitiatorOptions> LoginOptionsFor(const VolumeSpec& spec,
                                                         iscsi::TransportKind transport,
                                                         const std::string& config_dir) {
   iscsi::InitiatorOptions options;
-  options.endpoint = iscsi::Endpoint{url.host, url.port};
+  options.endpoint = iscsi::Endpoint{url.host, url.port, spec.iface};
   options.target_name = url.target_iqn;
   options.transport = transport;
   auto name = iscsi::LoadOrCreateInitiatorName();

@@ -48,17 +48,42 @@ absl::StatusOr<std::vector<iscsi::Endpoint>> ParsePortalList(absl::string_view t
           absl::InvalidArgumentError(absl::StrCat("empty portal in the list '", text, "'")),
           iscsi::FailureKind::kInvalidArgument);
     }
+    std::string iface;
+    if (const size_t at = part.rfind('@'); at != absl::string_view::npos) {
+      iface = std::string(part.substr(at + 1));
+      part = part.substr(0, at);
+      if (absl::Status s = ValidateInterfaceName(iface); !s.ok()) return s;
+    }
     auto portal = iscsi::ParsePortal(part);
     if (!portal.ok()) return portal.status();
-    out.push_back(iscsi::Endpoint{portal->host, portal->port});
+    out.push_back(iscsi::Endpoint{portal->host, portal->port, iface});
   }
   return out;
 }
 
 std::string FormatPortalList(const std::vector<iscsi::Endpoint>& portals) {
   return absl::StrJoin(portals, ",", [](std::string* out, const iscsi::Endpoint& e) {
-    absl::StrAppend(out, iscsi::FormatPortal(e.host, e.port));
+    absl::StrAppend(out, FormatPath(e));
   });
+}
+
+std::string FormatPath(const iscsi::Endpoint& portal) {
+  std::string out = iscsi::FormatPortal(portal.host, portal.port);
+  if (!portal.iface.empty()) absl::StrAppend(&out, "@", portal.iface);
+  return out;
+}
+
+absl::Status ValidateInterfaceName(absl::string_view name) {
+  // IFNAMSIZ is 16 with the terminating NUL.
+  if (name.empty() || name.size() > 15 ||
+      name.find_first_of("/: \t\n") != absl::string_view::npos) {
+    return iscsi::WithFailure(
+        absl::InvalidArgumentError(absl::StrCat("'", name,
+                                                "' is not a network interface name (1 to 15 "
+                                                "characters, no '/', ':' or spaces)")),
+        iscsi::FailureKind::kInvalidArgument);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckSameLun(const LunIdentity& expected, const LunIdentity& found,

@@ -59,10 +59,15 @@ absl::Duration ReconnectDelay(int attempt);
 // take the portals in turn; otherwise every queue starts at the first.
 size_t FirstPortalIndex(uint16_t queue_id, size_t portals, bool spread);
 
-// Parses "HOST[:PORT],HOST[:PORT]..." (IPv6 as [ADDR]:PORT), the --portals
-// list. Empty text gives no portals.
+// Parses "HOST[:PORT][@IFACE],..." (IPv6 as [ADDR]:PORT), the --portals
+// list: each portal optionally bound to a network interface. Empty text
+// gives no portals.
 absl::StatusOr<std::vector<iscsi::Endpoint>> ParsePortalList(absl::string_view text);
 std::string FormatPortalList(const std::vector<iscsi::Endpoint>& portals);
+// "HOST:PORT" or "HOST:PORT@IFACE".
+std::string FormatPath(const iscsi::Endpoint& portal);
+// A Linux network interface name: 1 to 15 characters, no '/', ':' or space.
+absl::Status ValidateInterfaceName(absl::string_view name);
 
 // What a LUN says it is.
 struct LunIdentity {

@@ -114,6 +114,10 @@ absl::Status ValidateVolumeSpec(const VolumeSpec& spec) {
     auto portals = ParsePortalList(spec.portals);
     if (!portals.ok()) return Invalid(absl::StrCat("--portals: ", portals.status().message()));
   }
+  if (!spec.iface.empty()) {
+    if (!url->IsIscsi()) return Invalid("--iface applies to iscsi:// and iser:// URLs only");
+    if (absl::Status s = ValidateInterfaceName(spec.iface); !s.ok()) return s;
+  }
   if (absl::Status s = ValidateDigest(spec.header_digest, "header digest"); !s.ok()) return s;
   if (absl::Status s = ValidateDigest(spec.data_digest, "data digest"); !s.ok()) return s;
   return absl::OkStatus();
@@ -159,6 +163,7 @@ nlohmann::json VolumeSpecToJson(const VolumeSpec& spec) {
       {"replacement_timeout_s", spec.replacement_timeout_s},
       {"portals", spec.portals},
       {"spread_portals", spec.spread_portals},
+      {"iface", spec.iface},
       {"lun_serial", spec.lun_serial},
       {"lun_wwn", spec.lun_wwn},
   };
@@ -184,6 +189,7 @@ absl::StatusOr<VolumeSpec> VolumeSpecFromJson(const nlohmann::json& json) {
            ReadUnsigned(json, "replacement_timeout_s", spec.replacement_timeout_s),
            ReadString(json, "portals", spec.portals),
            ReadBool(json, "spread_portals", spec.spread_portals),
+           ReadString(json, "iface", spec.iface),
            ReadString(json, "lun_serial", spec.lun_serial),
            ReadString(json, "lun_wwn", spec.lun_wwn),
        }) {

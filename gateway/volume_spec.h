@@ -46,6 +46,9 @@ struct VolumeSpec {
   // different ones.
   std::string portals;
   bool spread_portals = false;
+  // iSCSI only: the network interface every path uses unless its portal
+  // names one ("HOST@IFACE"); empty: routing decides.
+  std::string iface;
   // iSCSI only: the identity of the LUN the volume was attached to (VPD
   // 0x80, 0x83), recorded by the daemon. When set, attaching again (after a
   // restart or reboot) refuses a LUN that is not this one.

@@ -23,7 +23,7 @@ constexpr char kUsage[] =
     "                                measure IOPS, throughput, latency and CPU per I/O\n"
     "  attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto]\n"
     "         [--persist] [--chap NAME | --chap-file PATH] [--replacement-timeout S]\n"
-    "         [--portals HOST[:PORT],...] [--spread-portals]\n"
+    "         [--portals HOST[:PORT][@IFACE],...] [--spread-portals] [--iface IFACE]\n"
     "                                attach a LUN, file:///PATH or mem://SIZE through the daemon;\n"
     "                                prints /dev/ublkbN once it takes I/O\n"
     "  attach --foreground [--queues N] [--depth N] [--recover /dev/ublkbN] URL\n"

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "iser_client/config/exit_codes.h"
+#include "iser_client/transport/interface_address.h"
 #include "iser_client/transport/iser_header.h"
 
 namespace isergw::iscsi {
@@ -161,8 +162,17 @@ void IserTransport::Connect(const Endpoint& endpoint, absl::Duration timeout) {
         Tagged(absl::UnavailableError(absl::StrCat("cannot create an RDMA CM id: ", strerror(err))),
                FailureKind::kTransport));
   }
-  if (rdma_resolve_addr(cm_id_, nullptr, reinterpret_cast<sockaddr*>(&address_),
-                        kResolveTimeoutMs) != 0) {
+  // A path bound to an interface resolves from its address, which picks
+  // the RDMA device (and port) behind that netdev.
+  sockaddr_storage source{};
+  if (!endpoint.iface.empty()) {
+    auto local = InterfaceAddress(endpoint.iface, address_.ss_family);
+    if (!local.ok()) return fail(local.status());
+    source = *local;
+  }
+  if (rdma_resolve_addr(cm_id_,
+                        endpoint.iface.empty() ? nullptr : reinterpret_cast<sockaddr*>(&source),
+                        reinterpret_cast<sockaddr*>(&address_), kResolveTimeoutMs) != 0) {
     int err = errno;
     return fail(Tagged(
         absl::UnavailableError(absl::StrCat("no RDMA route to ", endpoint.host, ": ", strerror(err),

@@ -16,6 +16,7 @@
 #include "iser_client/pdu/digest.h"
 #include "iser_client/pdu/opcodes.h"
 #include "iser_client/pdu/padding.h"
+#include "iser_client/transport/interface_address.h"
 
 namespace isergw::iscsi {
 namespace {
@@ -177,6 +178,13 @@ void TcpTransport::Connect(const Endpoint& endpoint, absl::Duration timeout) {
     failed_ = true;
     listener_->OnConnected(ConnectError(errno, endpoint_));
     return;
+  }
+  if (!endpoint.iface.empty()) {
+    if (absl::Status bound = BindToInterface(conn_->fd, endpoint.iface); !bound.ok()) {
+      failed_ = true;
+      listener_->OnConnected(bound);
+      return;
+    }
   }
   int one = 1;
   setsockopt(conn_->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -19,6 +19,9 @@ const char* TransportKindName(TransportKind kind);
 struct Endpoint {
   std::string host;
   uint16_t port = 3260;
+  // The network interface the path must use (open-iscsi's iface): TCP binds
+  // to it, iSER resolves from its address. Empty: routing decides.
+  std::string iface;
 };
 
 // A SCSI command's whole data buffer. Over iSER the transport advertises it to

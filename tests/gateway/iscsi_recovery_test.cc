@@ -319,6 +319,19 @@ TEST_F(IscsiRecoveryTest, AttachFindsALivePortalWhenTheFirstIsDown) {
   EXPECT_EQ((*backend)->portals().size(), 2u);
 }
 
+TEST_F(IscsiRecoveryTest, PathsBoundToAnInterfaceUseItOrSayWhyNot) {
+  iscsi::InitiatorOptions options = testing::OptionsFor(*target_, kIqn);
+  options.endpoint.iface = "lo";
+  auto on_lo = IscsiBackend::Open(options, 1);
+  ASSERT_TRUE(on_lo.ok()) << on_lo.status();
+  EXPECT_EQ(FormatPath((*on_lo)->portals()[0]), absl::StrCat("127.0.0.1:", target_->port(), "@lo"));
+  options.endpoint.iface = "nosuchif0";
+  auto nowhere = IscsiBackend::Open(options, 1);
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_NE(nowhere.status().message().find("network interface 'nosuchif0'"), std::string::npos)
+      << nowhere.status();
+}
+
 TEST_F(IscsiRecoveryTest, GivingUpFailsQueuedIoAtOnce) {
   Open({});
   target_->Kill();

@@ -5,6 +5,10 @@ DEFINE_string(chap_file, "",
               "file with CHAP credentials (username=, password=, username_in=, password_in=); "
               "must not be readable by group or others");
 DEFINE_string(header_digest, "none", "header digest to ask for: none, crc32c, or prefer-crc32c");
+DEFINE_string(iface, "",
+              "the network interface the connection must use (TCP binds to it; iSER resolves from "
+              "its address, which picks the RDMA device); --portals may give one per portal as "
+              "HOST[:PORT]@IFACE");
 DEFINE_string(data_digest, "none", "data digest to ask for: none, crc32c, or prefer-crc32c");
 DEFINE_int32(timeout, 15, "seconds allowed for connect and login");
 DEFINE_bool(verbose, false, "log protocol events to stderr");

@@ -7,6 +7,7 @@
 DECLARE_bool(json);
 DECLARE_string(chap_file);
 DECLARE_string(header_digest);
+DECLARE_string(iface);
 DECLARE_string(data_digest);
 DECLARE_int32(timeout);
 DECLARE_bool(verbose);

@@ -65,7 +65,7 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const std::string& url_text) {
   }
   ResolvedTarget target;
   target.display = iscsi::RedactedUrl(*url);
-  target.options.endpoint = iscsi::Endpoint{url->host, url->port};
+  target.options.endpoint = iscsi::Endpoint{url->host, url->port, FLAGS_iface};
   target.options.target_name = url->target_iqn;
   target.options.transport = url->scheme == iscsi::ParsedUrl::Scheme::kIser
                                  ? iscsi::TransportKind::kIser

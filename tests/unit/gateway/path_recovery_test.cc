@@ -34,13 +34,20 @@ TEST(PortalListTest, ParsesHostsPortsAndIpv6) {
   EXPECT_EQ((*portals)[1].port, 3261);
   EXPECT_EQ((*portals)[2].host, "2001:db8::1");
   EXPECT_EQ(FormatPortalList(*portals), "192.0.2.1:3260,192.0.2.2:3261,[2001:db8::1]:3262");
+  auto bound = ParsePortalList("192.0.2.1@veth1,[2001:db8::1]:3262@ib0");
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  EXPECT_EQ((*bound)[0].iface, "veth1");
+  EXPECT_EQ((*bound)[1].host, "2001:db8::1");
+  EXPECT_EQ((*bound)[1].iface, "ib0");
+  EXPECT_EQ(FormatPortalList(*bound), "192.0.2.1:3260@veth1,[2001:db8::1]:3262@ib0");
   auto none = ParsePortalList("  ");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
 
 TEST(PortalListTest, RefusesEmptyEntriesAndBadPorts) {
-  for (const char* bad : {"192.0.2.1,,192.0.2.2", "192.0.2.1,", "host:99999", "host:abc"}) {
+  for (const char* bad : {"192.0.2.1,,192.0.2.2", "192.0.2.1,", "host:99999", "host:abc",
+                          "192.0.2.1@", "192.0.2.1@a/b", "192.0.2.1@averyveryverylongname"}) {
     auto portals = ParsePortalList(bad);
     ASSERT_FALSE(portals.ok()) << bad;
     EXPECT_EQ(iscsi::ExitCodeFor(portals.status()), iscsi::ExitCode::kInvalidArgument) << bad;

@@ -4,9 +4,11 @@
 // and what the target's backing files hold.
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -317,6 +319,70 @@ TEST_F(IscsiRecoveryTest, AttachFindsALivePortalWhenTheFirstIsDown) {
   auto backend = IscsiBackend::Open(options, 1, paths);
   ASSERT_TRUE(backend.ok()) << backend.status();
   EXPECT_EQ((*backend)->portals().size(), 2u);
+}
+
+// As a ublk device runs them: each queue on its own thread and loop, with
+// `status` reading the published state from another thread meanwhile.
+TEST_F(IscsiRecoveryTest, QueuesOnTheirOwnThreadsEachRecoverTheirOwnSession) {
+  auto backend = IscsiBackend::Open(testing::OptionsFor(*target_, kIqn), 1);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  backend_ = std::move(*backend);
+  const uint16_t port = target_->port();
+  constexpr int kQueues = 2;
+  std::atomic<int> submitted{0};
+  std::atomic<bool> target_back{false};
+  std::vector<std::map<uint16_t, int32_t>> results(kQueues);
+  std::vector<std::thread> threads;
+  for (int q = 0; q < kQueues; ++q) {
+    threads.emplace_back([&, q] {
+      auto loop = testing::NewLoop();
+      RecordingSink sink;
+      ublk::QueueContext context;
+      context.queue_id = static_cast<uint16_t>(q);
+      context.depth = kDepth;
+      context.buffer_bytes = backend_->geometry().max_io_bytes;
+      context.loop = loop.get();
+      context.sink = &sink;
+      auto queue = backend_->OpenQueue(context);
+      ASSERT_TRUE(queue.ok()) << queue.status();
+      for (uint16_t tag = 0; tag < kDepth; ++tag) {
+        auto* buffer = static_cast<uint8_t*>((*queue)->TagBuffer(tag));
+        FillRandom(buffer, kLen, 500 + q * kDepth + tag);
+        ublk::IoRequest io;
+        io.op = ublk::IoOp::kWrite;
+        io.tag = tag;
+        io.offset = uint64_t(q * kDepth + tag) * kLen;
+        io.length = kLen;
+        io.buffer = buffer;
+        (*queue)->Submit(io);
+      }
+      ++submitted;
+      (void)loop->RunUntil([&] { return sink.results.size() == kDepth && target_back.load(); },
+                           absl::Now() + absl::Seconds(40));
+      results[q] = sink.results;
+      queue->reset();
+      testing::DrainLoop(loop.get());
+    });
+  }
+  while (submitted.load() < kQueues) absl::SleepFor(absl::Milliseconds(1));
+  target_->Kill();
+  absl::SleepFor(absl::Milliseconds(500));
+  for (int i = 0; i < 20; ++i) (void)backend_->sessions();  // `status` meanwhile
+  target_ = StartTarget(backing_, port);
+  target_back = true;
+  for (std::thread& t : threads) t.join();
+  for (int q = 0; q < kQueues; ++q) {
+    ASSERT_EQ(results[q].size(), kDepth) << "queue " << q;
+    for (uint16_t tag = 0; tag < kDepth; ++tag) {
+      EXPECT_EQ(results[q][tag], static_cast<int32_t>(kLen)) << "queue " << q << " tag " << tag;
+      std::vector<uint8_t> expect(kLen);
+      FillRandom(expect.data(), kLen, 500 + q * kDepth + tag);
+      EXPECT_EQ(ReadFileBytes(backing_, uint64_t(q * kDepth + tag) * kLen, kLen), expect);
+    }
+  }
+  auto sessions = backend_->sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_NE(sessions[0].isid, sessions[1].isid) << "each queue is a session of its own";
 }
 
 TEST_F(IscsiRecoveryTest, PathsBoundToAnInterfaceUseItOrSayWhyNot) {

@@ -117,11 +117,58 @@ IscsiBackend::IscsiBackend(iscsi::InitiatorOptions options, iscsi::LunInfo info,
   recovery_.set_replacement_timeout(paths.replacement_timeout);
 }
 
+namespace {
+
+// The portals SendTargets lists for `options.target_name` beyond those
+// already known. Best effort: a target that does not answer discovery just
+// adds none.
+std::vector<iscsi::Endpoint> DiscoveredPortals(uring::EventLoop* loop,
+                                               const iscsi::InitiatorOptions& options,
+                                               const std::vector<iscsi::Endpoint>& known) {
+  iscsi::InitiatorOptions discovery = options;
+  discovery.target_name.clear();
+  std::vector<iscsi::Endpoint> found;
+  auto session = iscsi::Initiator::Login(loop, discovery);
+  if (!session.ok()) {
+    LOG(WARNING) << "discovering the target's portals: " << session.status().message();
+    return found;
+  }
+  auto targets = (*session)->SendTargets();
+  (void)(*session)->Logout();
+  if (!targets.ok()) {
+    LOG(WARNING) << "discovering the target's portals: " << targets.status().message();
+    return found;
+  }
+  for (const iscsi::DiscoveredTarget& target : *targets) {
+    if (target.name != options.target_name) continue;
+    for (const iscsi::TargetPortal& portal : target.portals) {
+      auto same = [&](const iscsi::Endpoint& e) {
+        return e.host == portal.host && e.port == portal.port;
+      };
+      if (std::any_of(known.begin(), known.end(), same) ||
+          std::any_of(found.begin(), found.end(), same)) {
+        continue;
+      }
+      found.push_back(iscsi::Endpoint{portal.host, portal.port, options.endpoint.iface});
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::InitiatorOptions options,
-                                                                 uint32_t lun,
-                                                                 const PathOptions& paths) {
+                                                                 uint32_t lun, PathOptions paths) {
   auto loop = uring::EventLoop::Create();
   if (!loop.ok()) return loop.status();
+  if (paths.discover_portals) {
+    std::vector<iscsi::Endpoint> known{options.endpoint};
+    known.insert(known.end(), paths.more_portals.begin(), paths.more_portals.end());
+    for (iscsi::Endpoint& portal : DiscoveredPortals(loop->get(), options, known)) {
+      LOG(INFO) << options.target_name << ": discovered portal " << FormatPath(portal);
+      paths.more_portals.push_back(std::move(portal));
+    }
+  }
   // The first portal that logs in; a refusal (CHAP, no such target) is the
   // target's answer, not a dead portal, and ends the search.
   std::vector<iscsi::Endpoint> portals{options.endpoint};

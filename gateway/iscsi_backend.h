@@ -77,6 +77,9 @@ struct PathOptions {
   // Portals of the same target beyond the URL's, tried in turn when one is
   // down (at attach and on every reconnect).
   std::vector<iscsi::Endpoint> more_portals;
+  // Also the target's other portals as SendTargets lists them (a discovery
+  // session on the URL's portal at attach).
+  bool discover_portals = false;
   // Queues start at different portals (queue i at portal i mod n).
   bool spread_queues = false;
   absl::Duration replacement_timeout = kDefaultReplacementTimeout;
@@ -94,7 +97,7 @@ class IscsiBackend final : public ublk::Backend {
   // probe tries the URL's portal, then each of `paths.more_portals`.
   static absl::StatusOr<std::unique_ptr<IscsiBackend>> Open(iscsi::InitiatorOptions options,
                                                             uint32_t lun,
-                                                            const PathOptions& paths = {});
+                                                            PathOptions paths = {});
 
   const ublk::Geometry& geometry() const override { return geometry_; }
   absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(

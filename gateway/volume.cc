@@ -19,6 +19,7 @@ absl::StatusOr<PathOptions> PathOptionsFor(const VolumeSpec& spec) {
   if (!portals.ok()) return portals.status();
   paths.more_portals = std::move(*portals);
   paths.spread_queues = spec.spread_portals;
+  paths.discover_portals = spec.discover_portals;
   paths.replacement_timeout = absl::Seconds(spec.replacement_timeout_s);
   return paths;
 }
@@ -219,6 +220,7 @@ absl::Status Volume::SetReplacementTimeout(uint32_t seconds) {
 nlohmann::json Volume::Recovery() const {
   if (iscsi_ == nullptr) return nullptr;
   const absl::Duration timeout = iscsi_->recovery().replacement_timeout();
+  const iscsi::SessionConfig& session = iscsi_->options().session;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   uint64_t reconnects = 0, reissued = 0, failed = 0;
   int64_t outage_ms = 0;
@@ -245,6 +247,15 @@ nlohmann::json Volume::Recovery() const {
           {"reissued", reissued},
           {"failed_while_down", failed},
           {"portals", FormatPortalList(iscsi_->portals())},
+          // The whole timeout model of the volume's paths, in seconds.
+          {"timeouts",
+           {{"replacement", absl::ToDoubleSeconds(timeout)},
+            {"command", absl::ToDoubleSeconds(session.command_timeout)},
+            {"task_management", absl::ToDoubleSeconds(session.task_mgmt_timeout)},
+            {"nop_interval", absl::ToDoubleSeconds(session.nop_interval)},
+            {"nop_timeout", absl::ToDoubleSeconds(session.nop_timeout)},
+            {"connect", absl::ToDoubleSeconds(session.connect_timeout)},
+            {"login", absl::ToDoubleSeconds(session.login_timeout)}}},
           {"last_error", last_error}};
 }
 

@@ -109,7 +109,7 @@ absl::Status ValidateVolumeSpec(const VolumeSpec& spec) {
                                 kMaxReplacementTimeoutSeconds, " seconds, not ",
                                 spec.replacement_timeout_s));
   }
-  if (!spec.portals.empty() || spec.spread_portals) {
+  if (!spec.portals.empty() || spec.spread_portals || spec.discover_portals) {
     if (!url->IsIscsi()) return Invalid("--portals applies to iscsi:// and iser:// URLs only");
     auto portals = ParsePortalList(spec.portals);
     if (!portals.ok()) return Invalid(absl::StrCat("--portals: ", portals.status().message()));
@@ -164,6 +164,7 @@ nlohmann::json VolumeSpecToJson(const VolumeSpec& spec) {
       {"portals", spec.portals},
       {"spread_portals", spec.spread_portals},
       {"iface", spec.iface},
+      {"discover_portals", spec.discover_portals},
       {"lun_serial", spec.lun_serial},
       {"lun_wwn", spec.lun_wwn},
   };
@@ -190,6 +191,7 @@ absl::StatusOr<VolumeSpec> VolumeSpecFromJson(const nlohmann::json& json) {
            ReadString(json, "portals", spec.portals),
            ReadBool(json, "spread_portals", spec.spread_portals),
            ReadString(json, "iface", spec.iface),
+           ReadBool(json, "discover_portals", spec.discover_portals),
            ReadString(json, "lun_serial", spec.lun_serial),
            ReadString(json, "lun_wwn", spec.lun_wwn),
        }) {

@@ -46,6 +46,7 @@ struct VolumeSpec {
   // different ones.
   std::string portals;
   bool spread_portals = false;
+  bool discover_portals = false;  // and the target's others, from SendTargets
   // iSCSI only: the network interface every path uses unless its portal
   // names one ("HOST@IFACE"); empty: routing decides.
   std::string iface;

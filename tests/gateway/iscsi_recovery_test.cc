@@ -309,6 +309,36 @@ TEST_F(IscsiRecoveryTest, FailsOverToTheNextPortalWhenOneDies) {
   EXPECT_EQ(backend_->sessions()[0].portal, absl::StrCat("127.0.0.1:", second_->port()));
 }
 
+TEST_F(IscsiRecoveryTest, SpreadQueuesStartAtDifferentPortals) {
+  second_ = StartTarget(backing_, 0);
+  PathOptions paths;
+  paths.more_portals = {iscsi::Endpoint{"127.0.0.1", second_->port()}};
+  paths.spread_queues = true;
+  // tgtd lists only its own portal: discovery adds nothing it already has.
+  paths.discover_portals = true;
+  auto backend = IscsiBackend::Open(testing::OptionsFor(*target_, kIqn), 1, paths);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  backend_ = std::move(*backend);
+  ASSERT_EQ(backend_->portals().size(), 2u) << FormatPortalList(backend_->portals());
+  std::vector<std::unique_ptr<ublk::QueueBackend>> queues;
+  for (uint16_t q = 0; q < 2; ++q) {
+    ublk::QueueContext context;
+    context.queue_id = q;
+    context.depth = 4;
+    context.buffer_bytes = backend_->geometry().max_io_bytes;
+    context.loop = loop_.get();
+    context.sink = &sink_;
+    auto queue = backend_->OpenQueue(context);
+    ASSERT_TRUE(queue.ok()) << queue.status();
+    queues.push_back(std::move(*queue));
+  }
+  auto sessions = backend_->sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions[0].portal, absl::StrCat("127.0.0.1:", target_->port()));
+  EXPECT_EQ(sessions[1].portal, absl::StrCat("127.0.0.1:", second_->port()));
+  queues.clear();
+}
+
 TEST_F(IscsiRecoveryTest, AttachFindsALivePortalWhenTheFirstIsDown) {
   second_ = StartTarget(backing_, 0);
   const uint16_t dead = testing::FreeTcpPort();

@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<ublk::Backend>> OpenBackendFromFlags(const std::s
     }
     options.paths.more_portals = std::move(*portals);
     options.paths.spread_queues = FLAGS_spread_portals;
+    options.paths.discover_portals = FLAGS_discover_portals;
     options.paths.replacement_timeout = absl::Seconds(FLAGS_replacement_timeout);
   }
   return gateway::OpenBackend(url, options);

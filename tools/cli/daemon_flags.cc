@@ -24,6 +24,9 @@ DEFINE_uint32(replacement_timeout, 120,
 DEFINE_string(portals, "",
               "attach: more portals of the target, HOST[:PORT],... tried in turn when one is down");
 DEFINE_bool(spread_portals, false, "attach: queues start at different --portals");
+DEFINE_bool(discover_portals, false,
+            "attach: also use the target's other portals, as SendTargets on the URL's portal "
+            "lists them");
 
 namespace isergw::cli {
 

@@ -19,6 +19,7 @@ DECLARE_bool(prometheus);
 DECLARE_uint32(replacement_timeout);
 DECLARE_string(portals);
 DECLARE_bool(spread_portals);
+DECLARE_bool(discover_portals);
 
 namespace isergw::cli {
 

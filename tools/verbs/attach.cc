@@ -37,7 +37,7 @@ namespace {
 constexpr char kAttachUsage[] =
     "usage: isergw attach URL [--queues N] [--depth N] [--name NAME] [--transport iser|tcp|auto] "
     "[--persist] [--chap NAME | --chap-file PATH] [--replacement-timeout S] "
-    "[--portals HOST[:PORT][@IFACE],...] [--spread-portals] [--iface IFACE]\n"
+    "[--portals HOST[:PORT][@IFACE],...] [--discover-portals] [--spread-portals] [--iface IFACE]\n"
     "       isergw attach --foreground [--queues N] [--depth N] [--block_size B] "
     "[--recover /dev/ublkbN] URL";
 
@@ -92,6 +92,7 @@ int AttachThroughDaemon(const std::string& url) {
   spec.replacement_timeout_s = FLAGS_replacement_timeout;
   spec.portals = FLAGS_portals;
   spec.spread_portals = FLAGS_spread_portals;
+  spec.discover_portals = FLAGS_discover_portals;
   spec.iface = FLAGS_iface;
   auto transport = gateway::ParseTransportChoice(FLAGS_transport);
   if (!transport.ok()) return Fail(transport.status());

@@ -96,8 +96,7 @@ class IscsiBackend final : public ublk::Backend {
   // Logs in once to check the LUN and read its geometry, then logs out. The
   // probe tries the URL's portal, then each of `paths.more_portals`.
   static absl::StatusOr<std::unique_ptr<IscsiBackend>> Open(iscsi::InitiatorOptions options,
-                                                            uint32_t lun,
-                                                            PathOptions paths = {});
+                                                            uint32_t lun, PathOptions paths = {});
 
   const ublk::Geometry& geometry() const override { return geometry_; }
   absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> OpenQueue(

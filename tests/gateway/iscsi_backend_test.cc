@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/queue_test_support.h"
 #include "tests/integration/it_support.h"
 
 namespace isergw::gateway {
@@ -22,13 +23,6 @@ using testing::ReadFileBytes;
 constexpr uint64_t kLunBytes = 32 << 20;
 constexpr uint16_t kDepth = 16;
 
-struct RecordingSink : ublk::QueueSink {
-  std::map<uint16_t, int32_t> results;
-  absl::Status failure;
-  void CompleteIo(uint16_t tag, int32_t result) override { results[tag] = result; }
-  void FailQueue(absl::Status why) override { failure = why; }
-};
-
 class IscsiBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -39,12 +33,7 @@ class IscsiBackendTest : public ::testing::Test {
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_ = std::move(*backend);
     loop_ = testing::NewLoop();
-    ublk::QueueContext context;
-    context.queue_id = 0;
-    context.depth = kDepth;
-    context.buffer_bytes = backend_->geometry().max_io_bytes;
-    context.loop = loop_.get();
-    context.sink = &sink_;
+    const ublk::QueueContext context = QueueContextFor(*backend_, 0, kDepth, loop_.get(), &sink_);
     auto queue = backend_->OpenQueue(context);
     ASSERT_TRUE(queue.ok()) << queue.status();
     queue_ = std::move(*queue);

@@ -15,6 +15,7 @@
 #include "gateway/iscsi_backend.h"
 #include "gateway/iscsi_queue.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/queue_test_support.h"
 #include "tests/integration/it_support.h"
 
 namespace isergw::gateway {
@@ -27,17 +28,6 @@ constexpr uint64_t kLunBytes = 16 << 20;
 constexpr uint16_t kDepth = 16;
 constexpr uint32_t kLen = 64 * 1024;
 constexpr char kIqn[] = "iqn.2024-01.org.isergw.test:recovery";
-
-struct RecordingSink : ublk::QueueSink {
-  std::map<uint16_t, int32_t> results;
-  std::map<uint16_t, absl::Time> completed_at;
-  absl::Status failure;
-  void CompleteIo(uint16_t tag, int32_t result) override {
-    results[tag] = result;
-    completed_at[tag] = absl::Now();
-  }
-  void FailQueue(absl::Status why) override { failure = why; }
-};
 
 // A tgtd serving target kIqn, LUN 1 backed by `path`, with an identity of
 // its own when `serial` is set; on `port` (0: a free one).
@@ -88,12 +78,7 @@ class IscsiRecoveryTest : public ::testing::Test {
     auto backend = IscsiBackend::Open(options, 1, paths);
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_ = std::move(*backend);
-    ublk::QueueContext context;
-    context.queue_id = 0;
-    context.depth = kDepth;
-    context.buffer_bytes = backend_->geometry().max_io_bytes;
-    context.loop = loop_.get();
-    context.sink = &sink_;
+    const ublk::QueueContext context = QueueContextFor(*backend_, 0, kDepth, loop_.get(), &sink_);
     auto queue = backend_->OpenQueue(context);
     ASSERT_TRUE(queue.ok()) << queue.status();
     queue_.reset(static_cast<IscsiQueue*>(queue->release()));
@@ -322,12 +307,7 @@ TEST_F(IscsiRecoveryTest, SpreadQueuesStartAtDifferentPortals) {
   ASSERT_EQ(backend_->portals().size(), 2u) << FormatPortalList(backend_->portals());
   std::vector<std::unique_ptr<ublk::QueueBackend>> queues;
   for (uint16_t q = 0; q < 2; ++q) {
-    ublk::QueueContext context;
-    context.queue_id = q;
-    context.depth = 4;
-    context.buffer_bytes = backend_->geometry().max_io_bytes;
-    context.loop = loop_.get();
-    context.sink = &sink_;
+    const ublk::QueueContext context = QueueContextFor(*backend_, q, 4, loop_.get(), &sink_);
     auto queue = backend_->OpenQueue(context);
     ASSERT_TRUE(queue.ok()) << queue.status();
     queues.push_back(std::move(*queue));
@@ -367,12 +347,8 @@ TEST_F(IscsiRecoveryTest, QueuesOnTheirOwnThreadsEachRecoverTheirOwnSession) {
     threads.emplace_back([&, q] {
       auto loop = testing::NewLoop();
       RecordingSink sink;
-      ublk::QueueContext context;
-      context.queue_id = static_cast<uint16_t>(q);
-      context.depth = kDepth;
-      context.buffer_bytes = backend_->geometry().max_io_bytes;
-      context.loop = loop.get();
-      context.sink = &sink;
+      const ublk::QueueContext context =
+          QueueContextFor(*backend_, static_cast<uint16_t>(q), kDepth, loop.get(), &sink);
       auto queue = backend_->OpenQueue(context);
       ASSERT_TRUE(queue.ok()) << queue.status();
       for (uint16_t tag = 0; tag < kDepth; ++tag) {

@@ -162,3 +162,30 @@ vm_verify_loop_wait_past() {
   vm_wait "${3:-240}" awk -v t="$2" '$3 >= t {ok = 1} END {exit !ok}' "/tmp/loop-$1/passes" ||
     vm_fail "fio verify on $1: no pass ended within ${3:-240} s after ${2}s (I/O hangs?)"
 }
+
+# vm_keep_daemon_log: at exit, copies the daemon's log into the run's
+# results folder (build-vm/runs/ID/files/daemon.log on the host), pass or
+# fail; on failure still prints its tail.
+vm_keep_daemon_log() {
+  trap 'rc=$?; cp /tmp/daemon.log "${VM_RESULTS:-/tmp}/daemon.log" 2>/dev/null; if ((rc != 0)) && [ -s /tmp/daemon.log ]; then echo "--- daemon log (tail)"; tail -n 60 /tmp/daemon.log; fi' EXIT
+}
+
+# vm_status_all: saves `status --json` of every volume in /tmp/status.json
+# (one call; status calls are slow under TCG). vm_st NAME FILTER then reads
+# jq FILTER of volume NAME from that snapshot.
+vm_status_all() { vm_gw status --json >/tmp/status.json; }
+vm_st() { jq -r --arg n "$1" ".volumes[] | select(.name == \$n) | $2" /tmp/status.json; }
+
+# vm_later SECONDS COMMAND...: runs COMMAND after SECONDS in the background
+# and writes the time (vm_now) it ran to /tmp/later.at; VM_LATER_PID.
+vm_later() {
+  local s="$1"
+  shift
+  rm -f /tmp/later.at
+  (
+    sleep "$s"
+    "$@"
+    vm_now >/tmp/later.at
+  ) &
+  VM_LATER_PID=$!
+}

@@ -2,8 +2,9 @@
 // a local client sends it, taken through every check the daemon makes before
 // it acts (ParseRequest, then the fields each op reads: VolumeSpecFromJson and
 // ValidateVolumeSpec for "attach", the json_fields readers for "detach",
-// "status" and "set"), then the reply it would write back. The same bytes are
-// also read as a reply, the client's side. Nothing is attached or opened.
+// "status" and "set", and the value "set" takes), then the reply it would
+// write back. The same bytes are also read as a reply, the client's side.
+// Nothing is attached or opened.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,9 +13,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 #include "gateway/control_protocol.h"
 #include "gateway/json_fields.h"
+#include "gateway/path_recovery.h"
 #include "gateway/volume_spec.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
@@ -90,6 +93,24 @@ void CheckVolumeKey(const nlohmann::json& request) {
   (void)ValidateVolumeName(key);
 }
 
+// "set": what Daemon::Set checks before it touches the volume, applied to
+// a volume that was valid before.
+void CheckSet(const nlohmann::json& request) {
+  std::string name, value;
+  if (!ReadString(request, "key", name).ok() || !ReadString(request, "value", value).ok()) return;
+  if (name != "replacement-timeout") return;
+  uint32_t seconds = 0;
+  if (!absl::SimpleAtoi(value, &seconds)) return;
+  VolumeSpec spec;
+  spec.name = "vol";
+  spec.url = "mem://64M";
+  Check(ValidateVolumeSpec(spec).ok());
+  spec.replacement_timeout_s = seconds;
+  const absl::Status valid = ValidateVolumeSpec(spec);
+  Check(valid.ok() == (seconds <= kMaxReplacementTimeoutSeconds));
+  if (!valid.ok()) CheckReply(valid);
+}
+
 void CheckAttach(const nlohmann::json& request) {
   auto spec = VolumeSpecFromJson(request.contains("volume") ? request["volume"] : nlohmann::json());
   if (!spec.ok()) {
@@ -150,6 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckAttach(*request);
   } else if (op == "detach" || op == "status" || op == "set") {
     CheckVolumeKey(*request);
+    if (op == "set") CheckSet(*request);
   }
   (void)request->dump();
   return 0;

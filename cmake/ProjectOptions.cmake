@@ -32,3 +32,15 @@ if(ISERGW_FUZZ)
     -fno-omit-frame-pointer)
   target_link_options(isergw_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# ThreadSanitizer, for the tests that run several threads (scripts/test.sh
+# builds only those: see its "tsan build" stage). It cannot be combined with
+# ASan, nor with the fuzzers.
+option(ISERGW_SANITIZE_THREAD "Build with ThreadSanitizer" OFF)
+if(ISERGW_SANITIZE_THREAD)
+  if(ISERGW_SANITIZE OR ISERGW_FUZZ)
+    message(FATAL_ERROR "ISERGW_SANITIZE_THREAD excludes ISERGW_SANITIZE and ISERGW_FUZZ")
+  endif()
+  target_compile_options(isergw_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(isergw_options INTERFACE -fsanitize=thread)
+endif()

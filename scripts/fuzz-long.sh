@@ -4,10 +4,10 @@
 #   scripts/fuzz-long.sh [--minutes N] [NAME_fuzz...]
 # Builds the targets itself as scripts/test.sh's run_fuzzers does (clang,
 # Debug, -DISERGW_FUZZ=ON) in build/fuzz-long. Each target keeps its corpus
-# in build/fuzz-long/corpus/NAME across runs, seeded from
-# tests/fuzz/corpus/NAME (without "_fuzz") when that exists, with the
-# dictionary tests/fuzz/NAME.dict when there is one; findings land in
-# build/fuzz-long/findings/, each run's log in build/fuzz-long/logs/.
+# in build/fuzz-long/corpus/NAME across runs. Optional, per target (NAME
+# without "_fuzz"): seeds in tests/fuzz/corpus/NAME/, a dictionary
+# tests/fuzz/NAME.dict, more libFuzzer flags in tests/fuzz/NAME.options.
+# Findings land in build/fuzz-long/findings/, logs in build/fuzz-long/logs/.
 # Prints one line per target at the end; exits 1 on any finding.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ while (($#)); do
       shift
       ;;
     -h | --help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -70,6 +70,11 @@ for name in "${names[@]}"; do
   options=(-max_total_time="$seconds" -timeout=30 -print_final_stats=1
     -artifact_prefix="$dir/findings/$name-")
   [ -f "$dict" ] && options+=(-dict="$dict")
+  # tests/fuzz/NAME.options: more libFuzzer flags for one target, one a line.
+  if [ -f "tests/fuzz/${name%_fuzz}.options" ]; then
+    mapfile -t extra < <(grep -v '^[[:space:]]*\(#\|$\)' "tests/fuzz/${name%_fuzz}.options")
+    options+=("${extra[@]}")
+  fi
   echo "=== $name for ${minutes} min (log: $log)"
   start=$SECONDS
   # A unit slower than 30 s is a hang worth reporting, not a slow input.

@@ -57,16 +57,20 @@ run_ctest() {  # run_ctest DIR
 #                      thread per NBD connection, several clients at once
 #   ublk_test          IoStatsTest: a queue thread writing counters while
 #                      the status reader samples them
-# Left out: the session, uring and iSCSI backend/recovery tests (one event
-# loop on the test's own thread; the target is another process), and the
+#   gateway_iscsi_recovery_test
+#                      QueuesOnTheirOwnThreads...: two iSCSI queues, each on
+#                      its own thread and loop, recovering their sessions
+#                      from a restarted tgtd while status reads them
+# Left out: the session, uring and other iSCSI backend/recovery tests (one
+# event loop on the test's own thread; the target is another process), and the
 # rest of these binaries (single-threaded). Two NBD tests compare the RAM
 # backend's bytes (memcmp, memset) straight after each reply: TSan cannot
 # see io_uring's ordering, so every compared word would be a suppressed
 # report (tests/tsan.supp) and take minutes; they run apart, with the mem*
 # interceptors' accesses ignored.
 tsan_dir=build/tsan
-tsan_targets=(gateway_unit_test nbd_test ublk_test)
-tsan_tests='^(DaemonTest|ServerTest|FileServerTest|IoStatsTest)\.'
+tsan_targets=(gateway_unit_test nbd_test ublk_test gateway_iscsi_recovery_test)
+tsan_tests='^(DaemonTest|ServerTest|FileServerTest|IoStatsTest)\.|^IscsiRecoveryTest\.QueuesOnTheirOwnThreads'
 tsan_ram_compares='^ServerTest\.(ZeroesAreWrittenWhereTheBackendCannotZero|HostileClientsChangeNothingAndOthersCarryOn)$'
 
 build_tsan() {

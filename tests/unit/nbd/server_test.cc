@@ -261,6 +261,9 @@ class ServerTest : public ::testing::Test {
 
   std::unique_ptr<ublk::RamBackend> ram_;
   ublk::Backend* served_backend_ = nullptr;  // nullptr: ram_
+  // A test's own backend: the fixture holds it so that it outlives the
+  // server's connection threads, which TearDown joins.
+  std::unique_ptr<ublk::Backend> test_backend_;
   std::string path_;
   std::unique_ptr<Server> server_;
   int stop_fd_ = -1;
@@ -558,8 +561,8 @@ class NoZeroingBackend final : public ublk::Backend {
 };
 
 TEST_F(ServerTest, ZeroesAreWrittenWhereTheBackendCannotZero) {
-  NoZeroingBackend backend(ram_.get());
-  served_backend_ = &backend;
+  test_backend_ = std::make_unique<NoZeroingBackend>(ram_.get());
+  served_backend_ = test_backend_.get();
   StartServer();
   RawClient c(path_);
   ASSERT_TRUE(c.Handshake(false));
@@ -608,7 +611,8 @@ class CountingBackend final : public ublk::Backend {
 };
 
 TEST_F(ServerTest, QueueOpensOnlyForClientsThatChooseTheExport) {
-  CountingBackend backend(ram_.get());
+  test_backend_ = std::make_unique<CountingBackend>(ram_.get());
+  auto& backend = static_cast<CountingBackend&>(*test_backend_);
   served_backend_ = &backend;
   StartServer();
   {
@@ -673,7 +677,8 @@ TEST_F(ServerTest, QueueOpensOnlyForClientsThatChooseTheExport) {
 }
 
 TEST_F(ServerTest, GoIsRefusedCleanlyWhenTheQueueCannotOpen) {
-  CountingBackend backend(ram_.get());
+  test_backend_ = std::make_unique<CountingBackend>(ram_.get());
+  auto& backend = static_cast<CountingBackend&>(*test_backend_);
   backend.refuse = true;
   served_backend_ = &backend;
   StartServer();

@@ -112,7 +112,7 @@ vm_verify_loop_start() {
 }
 
 # vm_verify_loop_passes TAG: how many passes of the loop have ended.
-vm_verify_loop_passes() { wc -l <"/tmp/loop-$1/passes" 2>/dev/null || echo 0; }
+vm_verify_loop_passes() { cat "/tmp/loop-$1/passes" 2>/dev/null | wc -l; }
 
 # vm_verify_loop_stop TAG [SECONDS]: lets the running pass finish, waits up
 # to SECONDS (default 300) for it, and fails the test if the loop hung, a

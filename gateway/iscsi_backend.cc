@@ -177,17 +177,14 @@ absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::Initiato
     portals.push_back(std::move(portal));
   }
   absl::Status first_error;
-  for (const iscsi::Endpoint& portal : portals) {
+  for (size_t index = 0; index < portals.size(); ++index) {
+    const iscsi::Endpoint& portal = portals[index];
     iscsi::InitiatorOptions attempt = options;
     attempt.endpoint = portal;
     auto probe = iscsi::Initiator::Login(loop->get(), attempt);
     if (!probe.ok()) {
       if (first_error.ok()) first_error = probe.status();
-      const iscsi::FailureKind kind = iscsi::GetFailureKind(probe.status());
-      if (kind != iscsi::FailureKind::kConnectionRefused && kind != iscsi::FailureKind::kNoRoute &&
-          kind != iscsi::FailureKind::kTimedOut && kind != iscsi::FailureKind::kTransport) {
-        return probe.status();
-      }
+      if (!IsPortalFailure(probe.status())) return probe.status();
       if (portals.size() > 1) {
         LOG(WARNING) << "portal " << FormatPath(portal)
                      << " did not log in: " << probe.status().message();
@@ -197,8 +194,11 @@ absl::StatusOr<std::unique_ptr<IscsiBackend>> IscsiBackend::Open(iscsi::Initiato
     auto info = iscsi::ProbeLun(**probe, lun);
     (void)(*probe)->Logout();
     if (!info.ok()) return info.status();
-    return std::unique_ptr<IscsiBackend>(
+    std::unique_ptr<IscsiBackend> backend(
         new IscsiBackend(std::move(options), std::move(*info), paths));
+    // Queues start where the probe got in, not at a portal known dead.
+    backend->live_portal_ = index;
+    return backend;
   }
   return first_error;
 }
@@ -217,7 +217,9 @@ absl::StatusOr<std::unique_ptr<ublk::QueueBackend>> IscsiBackend::OpenQueue(
   QueuePaths paths;
   paths.options = &options_;
   paths.portals = &portals_;
-  paths.first_portal = FirstPortalIndex(context.queue_id, portals_.size(), spread_queues_);
+  paths.first_portal =
+      (live_portal_ + FirstPortalIndex(context.queue_id, portals_.size(), spread_queues_)) %
+      portals_.size();
   paths.recovery = &recovery_;
   paths.published = published;
   auto queue = IscsiQueue::Open(context, paths, info_);

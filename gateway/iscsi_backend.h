@@ -124,6 +124,7 @@ class IscsiBackend final : public ublk::Backend {
   ublk::Geometry geometry_;
   std::vector<iscsi::Endpoint> portals_;
   bool spread_queues_ = false;
+  size_t live_portal_ = 0;  // the first portal that logged in at Open
   RecoverySettings recovery_;
   mutable std::mutex queues_mu_;
   // One per queue id, made on first open, never freed before the backend

@@ -58,9 +58,19 @@ absl::StatusOr<std::unique_ptr<IscsiQueue>> IscsiQueue::Open(const ublk::QueueCo
   queue->session_config_.login.isid = iscsi::RandomIsid();
   queue->reissue_order_.reserve(context.depth);
 
-  queue->StartLogin();
-  absl::Status ran = context.loop->RunUntil([&] { return queue->login_result_.has_value(); });
-  if (!ran.ok()) return ran;
+  // The first login goes round the portals once: the one this queue starts
+  // at may be the one that is down.
+  for (size_t tried = 0; tried < paths.portals->size(); ++tried) {
+    queue->login_result_.reset();
+    queue->StartLogin();
+    absl::Status ran = context.loop->RunUntil([&] { return queue->login_result_.has_value(); });
+    if (!ran.ok()) return ran;
+    if (queue->login_result_->ok() || !IsPortalFailure(*queue->login_result_)) break;
+    LOG(WARNING) << "queue " << context.queue_id << ": " << FormatPath(queue->portal()) << ": "
+                 << queue->login_result_->message() << "; trying the next portal";
+    queue->RetireSession();
+    queue->portal_index_ = (queue->portal_index_ + 1) % paths.portals->size();
+  }
   if (!queue->login_result_->ok()) {
     return absl::Status(
         queue->login_result_->code(),

@@ -38,6 +38,18 @@ size_t FirstPortalIndex(uint16_t queue_id, size_t portals, bool spread) {
   return queue_id % portals;
 }
 
+bool IsPortalFailure(const absl::Status& status) {
+  switch (iscsi::GetFailureKind(status)) {
+    case iscsi::FailureKind::kConnectionRefused:
+    case iscsi::FailureKind::kNoRoute:
+    case iscsi::FailureKind::kTimedOut:
+    case iscsi::FailureKind::kTransport:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::StatusOr<std::vector<iscsi::Endpoint>> ParsePortalList(absl::string_view text) {
   std::vector<iscsi::Endpoint> out;
   if (absl::StripAsciiWhitespace(text).empty()) return out;

@@ -59,6 +59,11 @@ absl::Duration ReconnectDelay(int attempt);
 // take the portals in turn; otherwise every queue starts at the first.
 size_t FirstPortalIndex(uint16_t queue_id, size_t portals, bool spread);
 
+// A login failure that says this portal is unusable (refused, unreachable,
+// timed out, connection lost), so another portal of the target may work;
+// a refusal by the target itself (CHAP, no such target) is not.
+bool IsPortalFailure(const absl::Status& status);
+
 // Parses "HOST[:PORT][@IFACE],..." (IPv6 as [ADDR]:PORT), the --portals
 // list: each portal optionally bound to a network interface. Empty text
 // gives no portals.

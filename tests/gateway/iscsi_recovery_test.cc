@@ -328,7 +328,34 @@ TEST_F(IscsiRecoveryTest, AttachFindsALivePortalWhenTheFirstIsDown) {
   paths.more_portals = {iscsi::Endpoint{"127.0.0.1", second_->port()}};
   auto backend = IscsiBackend::Open(options, 1, paths);
   ASSERT_TRUE(backend.ok()) << backend.status();
-  EXPECT_EQ((*backend)->portals().size(), 2u);
+  backend_ = std::move(*backend);
+  EXPECT_EQ(backend_->portals().size(), 2u);
+  // The queues log in at the live portal too, and serve.
+  const ublk::QueueContext context = QueueContextFor(*backend_, 0, kDepth, loop_.get(), &sink_);
+  auto queue = backend_->OpenQueue(context);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  queue_.reset(static_cast<IscsiQueue*>(queue->release()));
+  EXPECT_EQ(backend_->sessions()[0].portal, absl::StrCat("127.0.0.1:", second_->port()));
+  SubmitWrite(0, 77);
+  ASSERT_TRUE(RunUntil([&] { return AllDone(1); }, absl::Seconds(10)));
+  EXPECT_EQ(sink_.results[0], static_cast<int32_t>(kLen));
+  ExpectBackingHolds(backing_, 0, 77);
+}
+
+TEST_F(IscsiRecoveryTest, AQueueWhoseFirstPortalIsDownLogsInAtTheNext) {
+  // The probe got in at the first portal, which then died before the queue
+  // opened (a device being created while a controller fails).
+  second_ = StartTarget(backing_, 0);
+  PathOptions paths;
+  paths.more_portals = {iscsi::Endpoint{"127.0.0.1", second_->port()}};
+  auto backend = IscsiBackend::Open(testing::OptionsFor(*target_, kIqn), 1, paths);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  backend_ = std::move(*backend);
+  target_->Kill();
+  auto queue = backend_->OpenQueue(QueueContextFor(*backend_, 0, kDepth, loop_.get(), &sink_));
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  queue_.reset(static_cast<IscsiQueue*>(queue->release()));
+  EXPECT_EQ(backend_->sessions()[0].portal, absl::StrCat("127.0.0.1:", second_->port()));
 }
 
 // As a ublk device runs them: each queue on its own thread and loop, with

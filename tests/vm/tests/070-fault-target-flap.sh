@@ -61,13 +61,22 @@ sleep 3
 down_at="$(vm_now)"
 vm_lio_disable "$t"
 vm_later 5 vm_lio_enable "$t"
-vm_wait_vol 5 vi '.recovery.state == "reconnecting"' && vm_wait_vol 2 vt '.recovery.state == "reconnecting"' ||
-  vm_fail "status did not say reconnecting within 5 s of the target going away"
-vm_status_all
-for v in vi vt; do
-  vm_st "$v" '{state, recovery: .recovery.state, last_error: .recovery.last_error}' | jq -cM .
-  [ "$(vm_st "$v" .state)" = attached ] || vm_fail "$v: state is not 'attached' during the outage"
+# One snapshot per poll (a status call can take seconds under TCG); each
+# volume must be seen "reconnecting" (and still "attached") in the outage.
+seen=""
+deadline=$((SECONDS + 20))
+until [[ "$seen" == *vi* && "$seen" == *vt* ]] || ((SECONDS >= deadline)); do
+  vm_status_all
+  for v in vi vt; do
+    if [ "$(vm_st "$v" .recovery.state)" = reconnecting ] && [[ "$seen" != *$v* ]]; then
+      seen+=" $v"
+      vm_st "$v" '{state, recovery: .recovery.state, last_error: .recovery.last_error}' | jq -cM .
+      [ "$(vm_st "$v" .state)" = attached ] || vm_fail "$v: state is not 'attached' during the outage"
+    fi
+  done
 done
+[[ "$seen" == *vi* && "$seen" == *vt* ]] ||
+  vm_fail "status did not say reconnecting during the outage (seen:$seen)"
 wait "$VM_LATER_PID"
 up_at="$(cat /tmp/later.at)"
 echo "target down from ${down_at}s to ${up_at}s"

@@ -103,6 +103,8 @@ for pair in "vi $tsih_i" "vt $tsih_t"; do
   ((r >= 1)) || vm_fail "$v: recovery.reconnects is $r after the target flap"
   e="$(vm_st "$v" .counters.errors)"
   ((e == 0)) || vm_fail "$v: $e I/O errors across a 5 s flap"
+  n="$(vm_st "$v" .recovery.reissued)"
+  ((n >= 1)) || vm_fail "$v: no request was parked and reissued across the flap (reissued $n)"
   after="$(vm_st "$v" '[.sessions[].tsih] | sort | map(tostring) | join(" ")')"
   echo "$v TSIHs: before $before, after $after"
   for x in $after; do

@@ -71,6 +71,8 @@ for v in vi vt; do
     { cat "/tmp/loop-$v/passes"; vm_fail "$v: no fio pass ran across the fail-over and completed"; }
   e="$(vm_vol "$v" .counters.errors)"
   ((e == 0)) || vm_fail "$v: $e I/O errors across the fail-over"
+  r="$(vm_vol "$v" .recovery.reissued)"
+  ((r >= 1)) || vm_fail "$v: no request was parked and reissued across the fail-over (reissued $r)"
 done
 echo "both volumes moved to $p2 under fio verify"
 

@@ -394,8 +394,9 @@ void Daemon::RetryWaiting(std::string name, VolumeSpec spec, std::optional<uint3
     ++entry.attempts;
     entry.error = std::string(attached.status().message());
     entry.next_attempt = absl::Now() + WaitingRetryDelay(entry.attempts);
-    LOG_EVERY_N(WARNING, 10) << name << ": still waiting (attempt " << entry.attempts
-                             << "): " << entry.error;
+    // Every attempt: the backoff (at most 30 s) keeps this to a few lines a
+    // minute, and each failure's own reason matters.
+    LOG(WARNING) << name << ": still waiting (attempt " << entry.attempts << "): " << entry.error;
     return;
   }
   LOG(INFO) << name << ": " << (recover_id ? "took over " : "attached ")

@@ -184,6 +184,14 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Recover(Backend* backend, uint32
       if (started.ok()) {
         break;
       }
+      // An earlier attempt of ours (or of a server that died right after)
+      // already sent START_USER_RECOVERY: the driver has reset its queues
+      // and refuses a second START with EINVAL while still QUIESCED. The
+      // recovery is under way: fetch and END it.
+      if (absl::IsInvalidArgument(started)) {
+        LOG(WARNING) << path << ": recovery was started by an earlier attempt; taking it over";
+        break;
+      }
       if (!absl::IsUnavailable(started)) {
         return started;
       }

@@ -378,13 +378,8 @@ std::string Volume::Prometheus() const {
   counter("read_bytes_total", "Bytes read.", s.bytes_read);
   counter("written_bytes_total", "Bytes written.", s.bytes_written);
   counter("errors_total", "Requests failed.", s.errors);
-  uint64_t reconnects = 0;
-  if (iscsi_ != nullptr) {
-    for (const QueueSessionInfo& q : iscsi_->sessions()) {
-      reconnects += q.counters->reconnects.load(std::memory_order_relaxed);
-    }
-  }
-  counter("reconnects_total", "Sessions re-established.", reconnects);
+  counter("reconnects_total", "Sessions re-established.",
+          iscsi_ != nullptr ? Recovery()["reconnects"].get<uint64_t>() : 0);
   absl::StrAppend(&out, "# HELP isergw_in_flight Requests being served.\n",
                   "# TYPE isergw_in_flight gauge\nisergw_in_flight", labels, " ", s.in_flight,
                   "\n");

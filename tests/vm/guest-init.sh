@@ -9,6 +9,9 @@
 #   VM_CWD       working directory to start in
 #   VM_KVER      kernel version, VM_CACHE the host cache folder
 #   VM_BUSYBOX   path of the static busybox (for poweroff -f)
+#   VM_BOOT      which boot of this run (run-guest boots again when one dies
+#                before the script starts); VM_CRASH_BOOTS: crash boots up
+#                to this one on purpose (the selftest)
 # The command's output goes to /dev/ttyS1, which run-guest streams; the
 # kernel console (ttyS0) goes to RESULTS/console.log.
 
@@ -73,7 +76,14 @@ if [ "$VM_MODE" = shell ]; then
   setsid -c bash -l </dev/ttyS0 >/dev/ttyS0 2>&1
   status=$?
 else
+  if ((VM_BOOT <= VM_CRASH_BOOTS)); then
+    echo "guest-init: crashing boot $VM_BOOT as asked (ISERGW_VM_CRASH_BOOTS)"
+    echo c >/proc/sysrq-trigger
+  fi
   echo "guest-init: running ${VM_ARGV[*]}"
+  # Tells run-guest that the boot is over: a guest that dies after this
+  # died under the script, not during boot.
+  : >"$results/started"
   # Its own session and process group, output to the streamed port.
   setsid -w "${VM_ARGV[@]}" </dev/null >/dev/ttyS1 2>&1
   status=$?

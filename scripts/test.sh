@@ -33,12 +33,14 @@ stage() {
   fi
 }
 
-build() {  # build DIR [cmake args...]
-  local dir=$1
+build() {  # build DIR [cmake args...] [-- ninja targets...]
+  local dir=$1 args=()
   shift
-  cmake -S "$root" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 ||
+  while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
+  (($#)) && shift
+  cmake -S "$root" -B "$dir" -G Ninja "${args[@]}" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
-  ninja -C "$dir" -j "$jobs"
+  ninja -C "$dir" -j "$jobs" "$@"
 }
 
 run_ctest() {  # run_ctest DIR
@@ -73,11 +75,6 @@ tsan_targets=(gateway_unit_test nbd_test ublk_test gateway_iscsi_recovery_test)
 tsan_tests='^(DaemonTest|ServerTest|FileServerTest|IoStatsTest)\.|^IscsiRecoveryTest\.QueuesOnTheirOwnThreads'
 tsan_ram_compares='^ServerTest\.(ZeroesAreWrittenWhereTheBackendCannotZero|HostileClientsChangeNothingAndOthersCarryOn)$'
 
-build_tsan() {
-  cmake -S "$root" -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DISERGW_SANITIZE_THREAD=ON \
-    >"$tsan_dir.configure.log" 2>&1 || { cat "$tsan_dir.configure.log"; return 1; }
-  ninja -C "$tsan_dir" -j "$jobs" "${tsan_targets[@]}"
-}
 
 run_tsan() {
   # setarch -R: without address randomization TSan's fixed memory layout
@@ -91,7 +88,7 @@ run_tsan() {
 
 run_fuzzers() {
   local dir=build/fuzz corpus
-  CC=clang CXX=clang++ build "$dir" -DCMAKE_BUILD_TYPE=Debug -DISERGW_FUZZ=ON || return 1
+  CC=clang CXX=clang++ build "$dir" -DCMAKE_BUILD_TYPE=Debug -DISERGW_FUZZ=ON -- fuzzers || return 1
   local ok=0
   for f in "$dir"/tests/fuzz/*_fuzz; do
     [ -x "$f" ] || continue
@@ -112,7 +109,7 @@ stage "release build" build build/release -DCMAKE_BUILD_TYPE=Release
 stage "release tests" run_ctest build/release
 stage "asan+ubsan build" build build/asan -DCMAKE_BUILD_TYPE=Debug -DISERGW_SANITIZE=ON
 stage "asan+ubsan tests" run_ctest build/asan
-stage "tsan build" build_tsan
+stage "tsan build" build "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug -DISERGW_SANITIZE_THREAD=ON -- "${tsan_targets[@]}"
 stage "tsan tests" run_tsan
 stage "fuzzing" run_fuzzers
 if [ "${SKIP_VM:-0}" != 1 ]; then

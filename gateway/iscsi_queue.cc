@@ -194,8 +194,20 @@ void IscsiQueue::Complete(Slot& slot, const iscsi::ScsiResult& result) {
   const ublk::IoRequest& io = slot.io;
   if (!result.status.ok()) {
     // The session died with the command unfinished: it waits for the next
-    // session. A command aborted on a live session (timeout) fails.
+    // session.
     if (!SessionAcceptsCommands()) return Park(slot);
+    // The target aborted it after our command timeout (ABORT TASK or a
+    // LOGICAL UNIT RESET), so it is no longer running there: issue it again,
+    // as the kernel's SCSI error handler does, a few times before the block
+    // layer hears of it.
+    if (iscsi::GetFailureKind(result.status) == iscsi::FailureKind::kTimedOut &&
+        slot.retries.ShouldRetry(scsi::CommandOutcome::kRetry)) {
+      LOG(WARNING) << "queue " << context_.queue_id << " tag " << io.tag << ": "
+                   << result.status.message() << "; issuing it again (retry " << slot.retries.used()
+                   << " of " << scsi::kMaxRetriesPerCommand << ")";
+      Issue(slot);
+      return;
+    }
     context_.sink->CompleteIo(io.tag, TransportErrno(result.status));
     return;
   }

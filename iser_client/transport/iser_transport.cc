@@ -214,13 +214,14 @@ void IserTransport::OnCmReady() {
 
 absl::Status IserTransport::TargetClosed() const {
   if (!full_feature_) {
-    // LIO refuses a login (a wrong CHAP secret, an unknown initiator) by
-    // sending a reject and disconnecting at once; over iSER the disconnect
-    // often flushes the reject before it leaves the target.
+    // LIO refuses a login (a wrong CHAP secret, an unknown initiator, a
+    // disabled target portal group) by sending a reject and disconnecting at
+    // once; over iSER the disconnect often flushes the reject before it
+    // leaves the target, so which of them it was is unknown here.
     return Tagged(absl::UnavailableError(absl::StrCat(
                       "target ", endpoint_.host, ":", endpoint_.port,
-                      " closed the iSER connection during login (a refused login: wrong CHAP "
-                      "credentials or an initiator the target does not allow?)")),
+                      " closed the iSER connection during login (a refused login: the target "
+                      "disabled, wrong CHAP credentials or an initiator it does not allow?)")),
                   FailureKind::kLoginFailed);
   }
   return Tagged(absl::UnavailableError(absl::StrCat("target ", endpoint_.host, ":", endpoint_.port,

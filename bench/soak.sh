@@ -20,8 +20,9 @@
 #
 # On the host (boots the test guest with a long enough --timeout):
 #   ISERGW_BIN=build/release/tools/isergw bench/soak.sh [--minutes N] [--interval S]
-# --minutes: duration (default 60); --interval: seconds between faults
-# (default 150, shortened so that a short run still injects each kind once).
+# --minutes: duration (default 60; the run goes on until each kind of
+# fault was injected once); --interval: seconds between faults (default
+# 150, shortened for a short run; at least 15).
 set -euo pipefail
 
 minutes=60
@@ -36,7 +37,7 @@ while (($#)); do
   esac
 done
 [[ "$minutes" =~ ^[0-9]+$ ]] && ((minutes > 0)) || { echo "soak.sh: --minutes wants a whole number > 0" >&2; exit 2; }
-[[ "$interval" =~ ^[0-9]+$ ]] && ((interval >= 30)) || { echo "soak.sh: --interval wants >= 30 s" >&2; exit 2; }
+[[ "$interval" =~ ^[0-9]+$ ]] && ((interval >= 15)) || { echo "soak.sh: --interval wants >= 15 s" >&2; exit 2; }
 
 if [ -z "${VM_RESULTS:-}" ]; then
   # On the host: run this script in the guest.
@@ -110,7 +111,8 @@ inject() {  # KIND
 
 start=$SECONDS
 next=$((start + interval))
-while ((SECONDS - start < duration)); do
+# A run ends once DURATION is over and every kind of fault has been seen.
+while ((SECONDS - start < duration || faults < ${#kinds[@]})); do
   if ! loops_ok; then
     failure="a fio verify pass failed"
     break

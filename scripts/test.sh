@@ -75,7 +75,6 @@ tsan_targets=(gateway_unit_test nbd_test ublk_test gateway_iscsi_recovery_test)
 tsan_tests='^(DaemonTest|ServerTest|FileServerTest|IoStatsTest)\.|^IscsiRecoveryTest\.QueuesOnTheirOwnThreads'
 tsan_ram_compares='^ServerTest\.(ZeroesAreWrittenWhereTheBackendCannotZero|HostileClientsChangeNothingAndOthersCarryOn)$'
 
-
 run_tsan() {
   # setarch -R: without address randomization TSan's fixed memory layout
   # also works on kernels with more mmap entropy than it knows.

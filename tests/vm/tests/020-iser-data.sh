@@ -7,8 +7,7 @@
 set -euo pipefail
 source "$ISERGW_REPO/tests/vm/guest-lib.sh"
 
-ISERGW="${ISERGW_BIN:-${ISERGW_BUILD:-$ISERGW_REPO/build-iser/obj}/tools/isergw}"
-[ -x "$ISERGW" ] || vm_fail "isergw is not built (set ISERGW_BIN or ISERGW_BUILD)"
+ISERGW="$(vm_isergw)"
 t=iqn.2024-01.org.isergw:iser-data
 ip="$VM_TARGET_IP"
 

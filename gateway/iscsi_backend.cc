@@ -9,6 +9,7 @@
 #include "gateway/iscsi_queue.h"
 #include "iser_client/config/exit_codes.h"
 #include "iser_client/config/url.h"
+#include "iser_client/scsi/status.h"
 
 namespace isergw::gateway {
 namespace {
@@ -235,6 +236,16 @@ std::vector<QueueSessionInfo> IscsiBackend::sessions() const {
     if (auto info = queue->Snapshot(); info.has_value()) out.push_back(std::move(*info));
   }
   return out;
+}
+
+absl::Duration IscsiBackend::LongestRequestHold() const {
+  const iscsi::SessionConfig& session = options_.session;
+  // Each attempt of a command: its timeout, then ABORT TASK and LOGICAL UNIT
+  // RESET, each with its own timeout; then finding a dead session; then the
+  // outage up to the replacement timeout.
+  const absl::Duration attempt = session.command_timeout + 2 * session.task_mgmt_timeout;
+  return (scsi::kMaxRetriesPerCommand + 1) * attempt + session.nop_interval + session.nop_timeout +
+         recovery_.replacement_timeout();
 }
 
 std::string IscsiBackend::Describe() const {

@@ -105,6 +105,7 @@ class IscsiBackend final : public ublk::Backend {
   // the time the device stops, the block layer has sent its last FLUSH.
   absl::Status Flush() override { return absl::OkStatus(); }
   std::string Describe() const override;
+  absl::Duration LongestRequestHold() const override;
 
   const iscsi::LunInfo& lun_info() const { return info_; }
   const iscsi::InitiatorOptions& options() const { return options_; }

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "iser_client/uring/event_loop.h"
 
 namespace isergw::ublk {
@@ -123,6 +124,12 @@ class Backend {
 
   // For messages: "file /srv/disk.img", "RAM 1 GiB".
   virtual std::string Describe() const = 0;
+
+  // The longest the backend may keep a request before it answers (an
+  // iSCSI outage up to the replacement timeout, a command's aborts and
+  // retries); zero for backends that answer as fast as their storage. A
+  // frontend's kernel timeout must outlast it.
+  virtual absl::Duration LongestRequestHold() const { return absl::ZeroDuration(); }
 };
 
 }  // namespace isergw::ublk

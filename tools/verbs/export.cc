@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -175,6 +176,15 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   nbd::KernelDeviceOptions options;
   options.connections = static_cast<uint16_t>(FLAGS_queues);
   options.depth = static_cast<uint16_t>(FLAGS_depth);
+  // When the kernel's NBD timeout fires it gives up on the connection and
+  // sends the request again on another, while the first copy still waits
+  // here for the target: a copy landing late could overwrite newer data.
+  // So the timeout outlasts the longest the backend holds a request.
+  const int64_t hold_s = absl::ToInt64Seconds(backend->LongestRequestHold());
+  if (hold_s > 0) {
+    options.timeout_seconds =
+        static_cast<uint32_t>(std::max<int64_t>(options.timeout_seconds, hold_s + 30));
+  }
   auto device = nbd::KernelDevice::Attach(backend.get(), options);
   if (!device.ok()) {
     const absl::Status& status = device.status();
@@ -188,8 +198,10 @@ int RunAttachNbd(const std::vector<std::string>& args) {
   }
   printf("%s\n", (*device)->device_path().c_str());
   fflush(stdout);
-  fprintf(stderr, "isergw: serving %s as %s over NBD (%d connections, depth %d)\n",
-          backend->Describe().c_str(), (*device)->device_path().c_str(), FLAGS_queues, FLAGS_depth);
+  fprintf(stderr,
+          "isergw: serving %s as %s over NBD (%d connections, depth %d, kernel timeout %u s)\n",
+          backend->Describe().c_str(), (*device)->device_path().c_str(), FLAGS_queues, FLAGS_depth,
+          options.timeout_seconds);
 
   absl::Status served;
   StopWait wait;

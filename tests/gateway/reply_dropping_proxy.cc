@@ -11,16 +11,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "iser_client/pdu/bhs.h"
+#include "iser_client/pdu/padding.h"
+#include "iser_client/scsi/cdb.h"
 
 namespace isergw::testing {
 namespace {
-
-constexpr size_t kBhs = 48;
-constexpr uint8_t kScsiCommand = 0x01;
-constexpr uint8_t kScsiResponse = 0x21;
-constexpr uint8_t kDataIn = 0x25;
-constexpr uint8_t kRead10 = 0x28;
-constexpr uint8_t kRead16 = 0x88;
 
 bool ReadAll(int fd, uint8_t* data, size_t length) {
   while (length > 0) {
@@ -42,10 +38,6 @@ bool WriteAll(int fd, const uint8_t* data, size_t length) {
     length -= static_cast<size_t>(n);
   }
   return true;
-}
-
-uint32_t Be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
 sockaddr_in Loopback(uint16_t port) {
@@ -118,19 +110,22 @@ void ReplyDroppingProxy::AcceptLoop() {
 // Moves whole PDUs from `from` to `to` until either side closes; then
 // closes both ways so that the other pump ends too.
 void ReplyDroppingProxy::Pump(int from, int to, bool from_initiator) {
+  using iscsi::Opcode;
   std::vector<uint8_t> pdu;
   for (;;) {
-    pdu.resize(kBhs);
-    if (!ReadAll(from, pdu.data(), kBhs)) break;
-    const size_t ahs = size_t{pdu[4]} * 4;
-    const size_t data = (Be32(&pdu[4]) & 0xffffff);
-    const size_t rest = ahs + ((data + 3) & ~size_t{3});
-    pdu.resize(kBhs + rest);
-    if (rest > 0 && !ReadAll(from, pdu.data() + kBhs, rest)) break;
-    const uint8_t opcode = pdu[0] & 0x3f;
-    const uint32_t itt = Be32(&pdu[16]);
+    pdu.resize(iscsi::kBhsSize);
+    if (!ReadAll(from, pdu.data(), iscsi::kBhsSize)) break;
+    const iscsi::ConstBhsBytes bhs(pdu.data(), iscsi::kBhsSize);
+    const size_t rest =
+        iscsi::PeekTotalAhsLength(bhs) + iscsi::PaddedLength(iscsi::PeekDataSegmentLength(bhs));
+    const Opcode opcode = iscsi::PeekOpcode(bhs);
+    const uint32_t itt = iscsi::PeekItt(bhs);
+    const uint8_t cdb_opcode = pdu[32];
+    pdu.resize(iscsi::kBhsSize + rest);
+    if (rest > 0 && !ReadAll(from, pdu.data() + iscsi::kBhsSize, rest)) break;
     bool forward = true;
-    if (from_initiator && opcode == kScsiCommand && (pdu[32] == kRead10 || pdu[32] == kRead16)) {
+    if (from_initiator && opcode == Opcode::kScsiCommand &&
+        (cdb_opcode == scsi::opcode::kRead10 || cdb_opcode == scsi::opcode::kRead16)) {
       int left = reads_to_lose_.load();
       while (left > 0 && !reads_to_lose_.compare_exchange_weak(left, left - 1)) {
       }
@@ -139,7 +134,7 @@ void ReplyDroppingProxy::Pump(int from, int to, bool from_initiator) {
         lost_itts_.insert(itt);
         lost_.fetch_add(1);
       }
-    } else if (!from_initiator && (opcode == kDataIn || opcode == kScsiResponse)) {
+    } else if (!from_initiator && (opcode == Opcode::kDataIn || opcode == Opcode::kScsiResponse)) {
       std::lock_guard<std::mutex> lock(mutex_);
       forward = lost_itts_.count(itt) == 0;
     }
